@@ -1,0 +1,340 @@
+"""The fast engine: lme4's profiled (RE)ML criterion for one grouping factor.
+
+Model: y = X beta + Z b + e, b_i ~ N(0, sigma^2 Lambda Lambda'), e ~ N(0, sigma^2 I),
+with Lambda (q x q, q = 1 or 2) lower triangular, parameterised by theta
+(Bates, Maechler, Bolker & Walker 2015, JSS 67(1), section 3).
+
+For one grouping factor everything the criterion needs is a sum over groups of
+terms that depend on the group only through
+    A_i = Z_i'Z_i,   W_i = Z_i'[X_i  y_i]   (q x (p+1)),
+accumulated once. With H_i = Lambda' A_i Lambda + I and
+M_i = Lambda H_i^-1 Lambda', lme4's blocks are
+    RZX_i'RZX_i = B_i' M_i B_i,   cu_i'cu_i = c_i' M_i c_i,   log|L|^2 = sum log|H_i|,
+so  sum_i W_i' M_i W_i  gives the downdated X'X, X'y and y'y in one product.
+Groups that share A_i share M_i, so the per-evaluation cost is O(distinct A_i),
+not O(rows) and not a Python loop over groups.
+"""
+from __future__ import annotations
+
+import math
+import time as _time
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import linalg, optimize
+
+from .design import ModelData
+from .errors import UserInputError
+from .result import FitHealth, MixedResult
+from .spec import ModelSpec
+
+# Largest number of floats kept for the per-evaluation sum (about 400 MB).
+_MAX_FEATURE_FLOATS = 50_000_000
+SINGULAR_TOL = 1e-4  # lme4's isSingular() tolerance on the diagonal of Lambda
+
+
+@dataclass(frozen=True, eq=False)
+class _Problem:
+    """Cross-products of the scaled problem, ready for repeated evaluation."""
+
+    n: int
+    p: int
+    q: int
+    reml: bool
+    A: np.ndarray        # (U, q, q) distinct Z_i'Z_i
+    counts: np.ndarray   # (U,) how many groups share each
+    features: np.ndarray  # (U*npairs, m) sums of sym(W_ia W_ib') over groups sharing A, upper triangle
+    XtX_y: np.ndarray    # (p+1, p+1) [X y]'[X y]
+    triu: tuple          # indices of the upper triangle of a (p+1)x(p+1) matrix
+
+
+def _lower_tri(theta: np.ndarray, q: int) -> np.ndarray:
+    if q == 1:
+        return np.array([[theta[0]]])
+    return np.array([[theta[0], 0.0], [theta[1], theta[2]]])
+
+
+def _m_blocks(theta: np.ndarray, A: np.ndarray, q: int):
+    """M = Lambda (Lambda'A Lambda + I)^-1 Lambda' and log|H| for a stack of A's.
+
+    Returns (M00, M11, M01) (each (U,)) and logdet (U,). Closed form for q <= 2.
+    """
+    if q == 1:
+        l0 = theta[0]
+        h = A[:, 0, 0] * l0 * l0 + 1.0
+        return (l0 * l0 / h,), np.log(h)
+    l0, l1, l2 = theta
+    a, b, c = A[:, 0, 0], A[:, 0, 1], A[:, 1, 1]
+    h00 = a * l0 * l0 + 2.0 * b * l0 * l1 + c * l1 * l1 + 1.0
+    h01 = l2 * (b * l0 + c * l1)
+    h11 = c * l2 * l2 + 1.0
+    det = h00 * h11 - h01 * h01
+    k00, k01, k11 = h11 / det, -h01 / det, h00 / det
+    m00 = l0 * l0 * k00
+    m01 = l0 * (l1 * k00 + l2 * k01)
+    m11 = l1 * l1 * k00 + 2.0 * l1 * l2 * k01 + l2 * l2 * k11
+    return (m00, m11, m01), np.log(det)
+
+
+def _pairs(q: int):
+    return [(0, 0)] if q == 1 else [(0, 0), (1, 1), (0, 1)]
+
+
+def _build_problem(Z: np.ndarray, X: np.ndarray, y: np.ndarray, groups: np.ndarray,
+                   n_groups: int, reml: bool) -> tuple[_Problem, np.ndarray, np.ndarray]:
+    """Accumulate per-group cross-products once (O(rows)), then merge groups with equal Z_i'Z_i."""
+    n, p = X.shape
+    q = Z.shape[1]
+    Xy = np.column_stack([X, y])
+    # Per group: A_i (q x q) and W_i = Z_i'[X y] (q x (p+1)), by weighted bincount: no loop over groups.
+    A = np.empty((n_groups, q, q))
+    for a in range(q):
+        for b in range(a, q):
+            s = np.bincount(groups, weights=Z[:, a] * Z[:, b], minlength=n_groups)
+            A[:, a, b] = s
+            A[:, b, a] = s
+    W = np.empty((n_groups, q, p + 1))
+    for a in range(q):
+        for j in range(p + 1):
+            W[:, a, j] = np.bincount(groups, weights=Z[:, a] * Xy[:, j], minlength=n_groups)
+
+    # Merge groups that share A_i exactly: the criterion only needs sums of W_i' M W_i over them.
+    key = A.reshape(n_groups, -1)[:, [0] if q == 1 else [0, 1, 3]]
+    uniq, inverse, counts = np.unique(key, axis=0, return_inverse=True, return_counts=True)
+    inverse = inverse.ravel()
+    U = len(uniq)
+    A_u = np.empty((U, q, q))
+    A_u[:, 0, 0] = uniq[:, 0]
+    if q == 2:
+        A_u[:, 0, 1] = A_u[:, 1, 0] = uniq[:, 1]
+        A_u[:, 1, 1] = uniq[:, 2]
+
+    triu = np.triu_indices(p + 1)
+    m = len(triu[0])
+    pairs = _pairs(q)
+    if U * len(pairs) * m > _MAX_FEATURE_FLOATS:
+        raise UserInputError(
+            f"This model is too large for the fast engine's memory budget ({U:,} distinct groups x "
+            f"{p} fixed effects). Use fewer category levels or a sample of the groups.")
+    features = np.zeros((U, len(pairs), m))
+    order = np.argsort(inverse, kind="stable")
+    starts = np.flatnonzero(np.r_[True, np.diff(inverse[order]) != 0])
+    # Outer products per group, in chunks to bound memory, summed over groups sharing A.
+    chunk = max(1, 4_000_000 // (len(pairs) * m))
+    for lo in range(0, n_groups, chunk):
+        idx = order[lo:lo + chunk]
+        Wc = W[idx]
+        block = np.empty((len(idx), len(pairs), m))
+        for k, (a, b) in enumerate(pairs):
+            outer = Wc[:, a, :, None] * Wc[:, b, None, :]
+            if a != b:
+                outer = outer + np.swapaxes(outer, 1, 2)
+            block[:, k, :] = outer[:, triu[0], triu[1]]
+        seg = inverse[idx]
+        seg_starts = np.flatnonzero(np.r_[True, np.diff(seg) != 0])
+        features[seg[seg_starts]] += np.add.reduceat(block, seg_starts, axis=0)
+    del starts
+    problem = _Problem(n=n, p=p, q=q, reml=reml, A=A_u, counts=counts.astype(float),
+                       features=features.reshape(U * len(pairs), m), XtX_y=Xy.T @ Xy, triu=triu)
+    return problem, A, W
+
+
+def _sym_from_triu(vec: np.ndarray, size: int, triu) -> np.ndarray:
+    out = np.zeros((size, size))
+    out[triu] = vec
+    out = out + out.T
+    out[np.diag_indices(size)] /= 2.0
+    return out
+
+
+def _solve(prob: _Problem, theta: np.ndarray):
+    """The profiled quantities at theta: deviance, beta, r^2, R_X, log|L|^2."""
+    M, logdet = _m_blocks(theta, prob.A, prob.q)
+    weights = np.stack(M, axis=1).ravel()  # (U*npairs,) matching features' rows
+    downdate = _sym_from_triu(weights @ prob.features, prob.p + 1, prob.triu)
+    S = prob.XtX_y - downdate
+    p, n = prob.p, prob.n
+    try:
+        RX = linalg.cholesky(S[:p, :p], lower=False)
+    except linalg.LinAlgError:
+        return math.inf, None
+    cbeta = linalg.solve_triangular(RX, S[:p, p], trans="T")
+    r2 = S[p, p] - cbeta @ cbeta
+    if not r2 > 0:
+        return math.inf, None
+    ldL2 = float(prob.counts @ logdet)
+    if prob.reml:
+        ldRX2 = 2.0 * float(np.sum(np.log(np.diag(RX))))
+        dof = n - p
+        dev = ldL2 + ldRX2 + dof * (1.0 + math.log(2.0 * math.pi * r2 / dof))
+    else:
+        dev = ldL2 + n * (1.0 + math.log(2.0 * math.pi * r2 / n))
+    return dev, (RX, cbeta, r2)
+
+
+def _deviance(theta, prob):
+    return _solve(prob, np.asarray(theta, float))[0]
+
+
+def _bounds(q: int):
+    return [(0.0, None)] if q == 1 else [(0.0, None), (None, None), (0.0, None)]
+
+
+def _numeric_gradient(f, x, bounds, h=1e-6):
+    """Central differences, one-sided at a bound, as the optimizer and the health report see it."""
+    g = np.zeros_like(x)
+    f0 = f(x)
+    for j in range(len(x)):
+        step = h * max(1.0, abs(x[j]))
+        lo = bounds[j][0]
+        e = np.zeros_like(x)
+        e[j] = step
+        if lo is not None and x[j] - step < lo:
+            g[j] = (f(x + e) - f0) / step
+        else:
+            g[j] = (f(x + e) - f(x - e)) / (2 * step)
+    return g
+
+
+def _projected_gradient_norm(g, x, bounds) -> float:
+    gp = g.copy()
+    for j, (lo, _) in enumerate(bounds):
+        if lo is not None and x[j] <= lo and g[j] > 0:
+            gp[j] = 0.0  # pushing against the bound is the optimum, not a failure
+    return float(np.max(np.abs(gp))) if len(gp) else 0.0
+
+
+def _optimize(prob: _Problem):
+    """Minimise the profiled deviance over theta with bounds (diagonal >= 0).
+
+    L-BFGS-B with central-difference gradients from lme4's start (Lambda = I),
+    then from a second start near the boundary; the best finite optimum wins.
+    """
+    q = prob.q
+    bounds = _bounds(q)
+    f = lambda th: _deviance(th, prob)
+    jac = lambda th: _numeric_gradient(f, th, bounds)
+    starts = [np.array([1.0])] if q == 1 else [np.array([1.0, 0.0, 1.0]), np.array([1.0, 0.0, 0.1])]
+    if q == 1:
+        starts.append(np.array([0.1]))
+    best = None
+    total_iter = 0
+    for x0 in starts:
+        res = optimize.minimize(f, x0, jac=jac, method="L-BFGS-B", bounds=bounds,
+                                options={"maxiter": 500, "ftol": 1e-13, "gtol": 1e-8})
+        total_iter += int(res.nit)
+        if np.isfinite(res.fun) and (best is None or res.fun < best.fun - 1e-10):
+            best = res
+    if best is None:
+        raise UserInputError(
+            "The model could not be fitted: the likelihood is not finite anywhere the optimizer looked. "
+            "Check the data for constant or extreme values.")
+    # Snap near-boundary diagonals to the boundary when that is no worse (as lme4 reports them).
+    x = best.x.copy()
+    diag = [0] if q == 1 else [0, 2]
+    for j in diag:
+        if 0 < x[j] < SINGULAR_TOL:
+            trial = x.copy()
+            trial[j] = 0.0
+            if f(trial) <= best.fun + 1e-9:
+                x = trial
+    return x, f(x), total_iter, bool(best.success), _projected_gradient_norm(jac(x), x, bounds)
+
+
+def fit_fast(data: ModelData, spec: ModelSpec) -> MixedResult:
+    """Fit by the profiled criterion; results in the data's own units."""
+    q = 2 if spec.random_slope else 1
+    y, X, t = data.y, data.X, data.time
+    n, p = X.shape
+    # Work in well-scaled units (the fit does not depend on them): centre and scale the
+    # response and the non-intercept columns of X, scale time in Z.
+    y_mean = float(y.mean())
+    y_sd = float(y.std()) or 1.0
+    ys = (y - y_mean) / y_sd
+    col_mean = X.mean(axis=0)
+    col_sd = X.std(axis=0)
+    Atrans = np.eye(p)  # X_s = X @ Atrans, beta = y_sd * Atrans @ gamma (+ y_mean on the intercept)
+    for j in range(1, p):
+        sd = col_sd[j] if col_sd[j] > 0 else 1.0
+        Atrans[j, j] = 1.0 / sd
+        Atrans[0, j] = -col_mean[j] / sd
+    Xs = X @ Atrans
+    t_scale = float(np.sqrt(np.mean(t * t))) or 1.0
+    Z = np.ones((n, 1)) if q == 1 else np.column_stack([np.ones(n), t / t_scale])
+
+    started = _time.perf_counter()
+    prob, A_groups, W_groups = _build_problem(Z, Xs, ys, data.group_index, data.n_groups, spec.reml)
+    theta_s, dev_s, iterations, success, grad_norm = _optimize(prob)
+    dev, (RX, cbeta, r2) = _solve(prob, theta_s)
+
+    dof = n - p if spec.reml else n
+    sigma2_s = r2 / dof
+    gamma = linalg.solve_triangular(RX, cbeta)
+    RXinv = linalg.solve_triangular(RX, np.eye(p))
+    cov_gamma = sigma2_s * RXinv @ RXinv.T
+
+    # Conditional modes b_i = M_i (c_i - B_i gamma) and conditional covariances sigma^2 M_i.
+    M, _ = _m_blocks(theta_s, A_groups, q)
+    resid_w = W_groups[:, :, p] - W_groups[:, :, :p] @ gamma  # (G, q)
+    if q == 1:
+        b = (M[0] * resid_w[:, 0])[:, None]
+        bvar = (sigma2_s * M[0])[:, None]
+    else:
+        m00, m11, m01 = M
+        b = np.column_stack([m00 * resid_w[:, 0] + m01 * resid_w[:, 1],
+                             m01 * resid_w[:, 0] + m11 * resid_w[:, 1]])
+        bvar = sigma2_s * np.column_stack([m00, m11])
+
+    # Back to the data's units.
+    beta = y_sd * Atrans @ gamma
+    beta[0] += y_mean
+    fe_cov = y_sd ** 2 * Atrans @ cov_gamma @ Atrans.T
+    sigma2 = y_sd ** 2 * sigma2_s
+    unscale = np.array([1.0]) if q == 1 else np.array([1.0, 1.0 / t_scale])
+    Lam = _lower_tri(theta_s, q) * unscale[:, None]
+    re_cov = sigma2 * Lam @ Lam.T
+    blups = y_sd * b * unscale
+    blup_se = y_sd * np.sqrt(bvar) * unscale
+    # Deviance in the data's units: the response's scale and the columns' scales are constants.
+    dev_orig = dev + dof * math.log(y_sd ** 2)
+    if spec.reml:
+        dev_orig -= 2.0 * math.log(abs(np.linalg.det(Atrans)))
+    loglik = -0.5 * dev_orig
+    theta = Lam[np.tril_indices(q)] if q == 2 else Lam.ravel()
+
+    Zfull = np.ones((n, 1)) if q == 1 else np.column_stack([np.ones(n), t])
+    fitted = X @ beta + np.einsum("nq,nq->n", Zfull, blups[data.group_index])
+
+    singular = bool(any(theta_s[j] < SINGULAR_TOL for j in ([0] if q == 1 else [0, 2])))
+    warnings = []
+    if singular:
+        warnings.append(_singular_sentence(data, q, theta_s))
+    converged = bool(success or grad_norm < 1e-3)
+    if not converged:
+        warnings.append(
+            f"The optimizer stopped before it was sure of the optimum (largest gradient {grad_norm:.2g}). "
+            "Treat the estimates with care; rescaling time or simplifying the model may help.")
+    health = FitHealth(converged=converged, singular=singular, gradient_norm=grad_norm,
+                       iterations=iterations, optimizer="L-BFGS-B on the profiled criterion",
+                       warnings=tuple(warnings))
+    del started
+    return MixedResult(spec=spec, data=data, fe_estimate=_ro(beta), fe_cov=_ro(fe_cov),
+                       residual_var=float(sigma2), re_cov=_ro(re_cov), theta=_ro(theta),
+                       loglik=float(loglik), blups=_ro(blups), blup_se=_ro(blup_se),
+                       fitted=_ro(fitted), health=health, engine="fast")
+
+
+def _ro(a) -> np.ndarray:
+    a = np.array(a, dtype=float)
+    a.setflags(write=False)
+    return a
+
+
+def _singular_sentence(data: ModelData, q: int, theta_s) -> str:
+    g = data.roles.group
+    if q == 1 or theta_s[0] < SINGULAR_TOL and theta_s[2] < SINGULAR_TOL:
+        return (f"Singular fit: the estimated variance between {g} groups is zero. The data show no "
+                "variation between groups beyond the residual noise; the model is equivalent to OLS here.")
+    return (f"Singular fit: the random intercepts and slopes of {g} are perfectly correlated or one of "
+            "their variances is zero. The data cannot support a separate random slope; consider "
+            "switching it off.")
