@@ -54,26 +54,68 @@ def _lower_tri(theta: np.ndarray, q: int) -> np.ndarray:
     return np.array([[theta[0], 0.0], [theta[1], theta[2]]])
 
 
-def _m_blocks(theta: np.ndarray, A: np.ndarray, q: int):
-    """M = Lambda (Lambda'A Lambda + I)^-1 Lambda' and log|H| for a stack of A's.
+def _mul(P, Q):
+    """Product of two q x q matrices held as nested lists whose entries are floats or
+    (U,) arrays: one small product per group, done elementwise over all groups at once."""
+    q = len(P)
+    out = []
+    for i in range(q):
+        row = []
+        for j in range(q):
+            terms = [P[i][k] * Q[k][j] for k in range(q)
+                     if not (_is_zero(P[i][k]) or _is_zero(Q[k][j]))]
+            row.append(sum(terms[1:], terms[0]) if terms else 0.0)
+        out.append(row)
+    return out
 
-    Returns (M00, M11, M01) (each (U,)) and logdet (U,). Closed form for q <= 2.
+
+def _is_zero(x) -> bool:
+    return isinstance(x, float) and x == 0.0
+
+
+def _transpose(P):
+    return [list(r) for r in zip(*P)]
+
+
+def _m_blocks(theta: np.ndarray, A: np.ndarray, q: int, with_derivatives: bool = False):
+    """M = Lambda H^-1 Lambda' with H = Lambda'A Lambda + I, and log|H|, for a stack of A's.
+
+    Returns M's distinct entries as (U, npairs) in ``_pairs`` order and log|H| (U,);
+    with derivatives also dM/dtheta_k (k, U, npairs) and dlog|H|/dtheta_k (k, U).
     """
+    Lam = [[float(v) for v in row] for row in _lower_tri(theta, q)]
+    LamT = _transpose(Lam)
+    Am = [[A[:, i, j] for j in range(q)] for i in range(q)]
+    ALam = _mul(Am, Lam)
+    H = _mul(LamT, ALam)
     if q == 1:
-        l0 = theta[0]
-        h = A[:, 0, 0] * l0 * l0 + 1.0
-        return (l0 * l0 / h,), np.log(h)
-    l0, l1, l2 = theta
-    a, b, c = A[:, 0, 0], A[:, 0, 1], A[:, 1, 1]
-    h00 = a * l0 * l0 + 2.0 * b * l0 * l1 + c * l1 * l1 + 1.0
-    h01 = l2 * (b * l0 + c * l1)
-    h11 = c * l2 * l2 + 1.0
-    det = h00 * h11 - h01 * h01
-    k00, k01, k11 = h11 / det, -h01 / det, h00 / det
-    m00 = l0 * l0 * k00
-    m01 = l0 * (l1 * k00 + l2 * k01)
-    m11 = l1 * l1 * k00 + 2.0 * l1 * l2 * k01 + l2 * l2 * k11
-    return (m00, m11, m01), np.log(det)
+        H[0][0] = H[0][0] + 1.0
+        det = H[0][0]
+        K = [[1.0 / det]]
+    else:
+        H[0][0] = H[0][0] + 1.0
+        H[1][1] = H[1][1] + 1.0
+        det = H[0][0] * H[1][1] - H[0][1] * H[1][0]
+        K = [[H[1][1] / det, -H[0][1] / det], [-H[1][0] / det, H[0][0] / det]]
+    P = _mul(Lam, K)                                  # Lambda H^-1
+    M = _mul(P, LamT)
+    pairs = _pairs(q)
+    U = A.shape[0]
+    flat = lambda m: np.column_stack([np.broadcast_to(m[a][b], (U,)) for a, b in pairs])
+    if not with_derivatives:
+        return flat(M), np.log(det)
+    dM, dlog = [], []
+    for r, c in zip(*np.tril_indices(q)):  # theta is Lambda's lower triangle, column-wise
+        E = [[1.0 if (i, j) == (r, c) else 0.0 for j in range(q)] for i in range(q)]
+        T = _mul(_transpose(E), ALam)
+        dH = [[T[i][j] + T[j][i] for j in range(q)] for i in range(q)]
+        EKL = _mul(_mul(E, K), LamT)
+        PdHP = _mul(_mul(P, dH), _transpose(P))
+        dMk = [[EKL[i][j] + EKL[j][i] - PdHP[i][j] for j in range(q)] for i in range(q)]
+        dM.append(flat(dMk))
+        trace = sum(K[i][j] * dH[j][i] for i in range(q) for j in range(q))
+        dlog.append(np.broadcast_to(trace, (U,)))
+    return flat(M), np.log(det), np.stack(dM), np.stack(dlog)
 
 
 def _pairs(q: int):
@@ -147,33 +189,61 @@ def _sym_from_triu(vec: np.ndarray, size: int, triu) -> np.ndarray:
     return out
 
 
-def _solve(prob: _Problem, theta: np.ndarray):
-    """The profiled quantities at theta: deviance, beta, r^2, R_X, log|L|^2."""
-    M, logdet = _m_blocks(theta, prob.A, prob.q)
-    weights = np.stack(M, axis=1).ravel()  # (U*npairs,) matching features' rows
-    downdate = _sym_from_triu(weights @ prob.features, prob.p + 1, prob.triu)
-    S = prob.XtX_y - downdate
+def _solve(prob: _Problem, theta: np.ndarray, with_gradient: bool = False):
+    """The profiled deviance at theta and what it was built from.
+
+    Returns (deviance, (RX, cbeta, r2)) or (deviance, parts, gradient). The gradient is
+    analytic: with S = [X y]'[X y] - D(theta) and v = [-beta, 1],
+        d r^2 = -v' dD v,   d log|R_X|^2 = -tr(S_XX^-1 dD_XX),
+    and dD is the same sum over groups as D with dM in place of M.
+    """
     p, n = prob.p, prob.n
+    blocks = _m_blocks(theta, prob.A, prob.q, with_gradient)
+    M, logdet = blocks[0], blocks[1]
+    downdate = _sym_from_triu(M.ravel() @ prob.features, p + 1, prob.triu)
+    S = prob.XtX_y - downdate
+    fail = (math.inf, None, np.full(len(theta), np.nan)) if with_gradient else (math.inf, None)
     try:
         RX = linalg.cholesky(S[:p, :p], lower=False)
     except linalg.LinAlgError:
-        return math.inf, None
+        return fail
     cbeta = linalg.solve_triangular(RX, S[:p, p], trans="T")
     r2 = S[p, p] - cbeta @ cbeta
     if not r2 > 0:
-        return math.inf, None
+        return fail
     ldL2 = float(prob.counts @ logdet)
+    dof = n - p if prob.reml else n
+    dev = ldL2 + dof * (1.0 + math.log(2.0 * math.pi * r2 / dof))
     if prob.reml:
-        ldRX2 = 2.0 * float(np.sum(np.log(np.diag(RX))))
-        dof = n - p
-        dev = ldL2 + ldRX2 + dof * (1.0 + math.log(2.0 * math.pi * r2 / dof))
-    else:
-        dev = ldL2 + n * (1.0 + math.log(2.0 * math.pi * r2 / n))
-    return dev, (RX, cbeta, r2)
+        dev += 2.0 * float(np.sum(np.log(np.diag(RX))))
+    parts = (RX, cbeta, r2)
+    if not with_gradient:
+        return dev, parts
+    dM, dlog = blocks[2], blocks[3]
+    beta = linalg.solve_triangular(RX, cbeta)
+    v = np.append(-beta, 1.0)
+    off = np.where(prob.triu[0] == prob.triu[1], 1.0, 2.0)  # off-diagonal entries count twice
+    weights = [np.outer(v, v)[prob.triu] * off]
+    if prob.reml:
+        RXinv = linalg.solve_triangular(RX, np.eye(p))
+        Sinv = np.zeros((p + 1, p + 1))
+        Sinv[:p, :p] = RXinv @ RXinv.T
+        weights.append(Sinv[prob.triu] * off)
+    Q = prob.features @ np.column_stack(weights)      # (U*npairs, 1 or 2): one pass over the features
+    dMflat = dM.reshape(len(theta), -1)
+    grad = dlog @ prob.counts + dof * (-(dMflat @ Q[:, 0])) / r2
+    if prob.reml:
+        grad = grad - dMflat @ Q[:, 1]
+    return dev, parts, grad
 
 
 def _deviance(theta, prob):
     return _solve(prob, np.asarray(theta, float))[0]
+
+
+def _deviance_and_gradient(theta, prob):
+    dev, _, grad = _solve(prob, np.asarray(theta, float), with_gradient=True)
+    return dev, grad
 
 
 def _bounds(q: int):
@@ -213,14 +283,14 @@ def _optimize(prob: _Problem):
     q = prob.q
     bounds = _bounds(q)
     f = lambda th: _deviance(th, prob)
-    jac = lambda th: _numeric_gradient(f, th, bounds)
+    fg = lambda th: _deviance_and_gradient(th, prob)
     starts = [np.array([1.0])] if q == 1 else [np.array([1.0, 0.0, 1.0]), np.array([1.0, 0.0, 0.1])]
     if q == 1:
         starts.append(np.array([0.1]))
     best = None
     total_iter = 0
     for x0 in starts:
-        res = optimize.minimize(f, x0, jac=jac, method="L-BFGS-B", bounds=bounds,
+        res = optimize.minimize(fg, x0, jac=True, method="L-BFGS-B", bounds=bounds,
                                 options={"maxiter": 500, "ftol": 1e-13, "gtol": 1e-8})
         total_iter += int(res.nit)
         if np.isfinite(res.fun) and (best is None or res.fun < best.fun - 1e-10):
@@ -238,7 +308,7 @@ def _optimize(prob: _Problem):
             trial[j] = 0.0
             if f(trial) <= best.fun + 1e-9:
                 x = trial
-    return x, f(x), total_iter, bool(best.success), _projected_gradient_norm(jac(x), x, bounds)
+    return x, f(x), total_iter, bool(best.success), _projected_gradient_norm(fg(x)[1], x, bounds)
 
 
 def fit_fast(data: ModelData, spec: ModelSpec) -> MixedResult:
@@ -277,10 +347,10 @@ def fit_fast(data: ModelData, spec: ModelSpec) -> MixedResult:
     M, _ = _m_blocks(theta_s, A_groups, q)
     resid_w = W_groups[:, :, p] - W_groups[:, :, :p] @ gamma  # (G, q)
     if q == 1:
-        b = (M[0] * resid_w[:, 0])[:, None]
-        bvar = (sigma2_s * M[0])[:, None]
+        b = M[:, :1] * resid_w
+        bvar = sigma2_s * M[:, :1]
     else:
-        m00, m11, m01 = M
+        m00, m11, m01 = M.T
         b = np.column_stack([m00 * resid_w[:, 0] + m01 * resid_w[:, 1],
                              m01 * resid_w[:, 0] + m11 * resid_w[:, 1]])
         bvar = sigma2_s * np.column_stack([m00, m11])
