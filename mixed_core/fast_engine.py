@@ -86,8 +86,10 @@ def _m_blocks(theta: np.ndarray, A: np.ndarray, q: int, with_derivatives: bool =
     Lam = [[float(v) for v in row] for row in _lower_tri(theta, q)]
     LamT = _transpose(Lam)
     Am = [[A[:, i, j] for j in range(q)] for i in range(q)]
+    U = A.shape[0]
     ALam = _mul(Am, Lam)
-    H = _mul(LamT, ALam)
+    # Entries that are exactly zero stay floats in _mul; H must be per group (theta may sit on 0).
+    H = [[np.broadcast_to(np.asarray(h, dtype=float), (U,)) for h in row] for row in _mul(LamT, ALam)]
     if q == 1:
         H[0][0] = H[0][0] + 1.0
         det = H[0][0]
@@ -100,7 +102,6 @@ def _m_blocks(theta: np.ndarray, A: np.ndarray, q: int, with_derivatives: bool =
     P = _mul(Lam, K)                                  # Lambda H^-1
     M = _mul(P, LamT)
     pairs = _pairs(q)
-    U = A.shape[0]
     flat = lambda m: np.column_stack([np.broadcast_to(m[a][b], (U,)) for a, b in pairs])
     if not with_derivatives:
         return flat(M), np.log(det)

@@ -146,31 +146,38 @@ def _cell_name(value) -> str:
 def _read_text(data: bytes, label: str, tab_default: bool) -> pd.DataFrame:
     text = _decode(data, label).lstrip("\r\n")
     delimiter = _sniff_delimiter(text[:_SNIFF_CHARS], "\t" if tab_default else ",")
-    header = next(csv.reader(io.StringIO(text), delimiter=delimiter, quotechar='"', skipinitialspace=True), [])
-    options = dict(sep=delimiter, quotechar='"', skipinitialspace=True, low_memory=False)
+    # The header is read on its own so that duplicate or empty names are reported
+    # instead of renamed by pandas ('x.1', 'Unnamed: 2').
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter, quotechar='"', skipinitialspace=True)
+    header = next(reader, [])
+    if not header:
+        raise UserInputError(f"{label} is empty. Choose a file with a header row and at least one data row.")
     try:
-        df = pd.read_csv(io.StringIO(text), header=0, **options)
-        if not isinstance(df.index, pd.RangeIndex):
-            # pandas took the first column as an index because the rows are longer
-            # than the header: allow that only for trailing empty fields ("a,b,\n").
-            body = pd.read_csv(io.StringIO(text), header=None, skiprows=1, **options)
-            if body.iloc[:, len(header):].notna().any().any():
-                raise UserInputError(
-                    f"Some rows of {label} have more values than the header row has column names. "
-                    "Add the missing names to the header row or check the delimiter.")
-            df = body.iloc[:, :len(header)]
+        body = pd.read_csv(io.StringIO(text), header=None, skiprows=reader.line_num, sep=delimiter,
+                           quotechar='"', skipinitialspace=True, low_memory=False)
     except pd.errors.EmptyDataError:
-        raise UserInputError(f"{label} has no columns. Choose a file with a header row and at least one data row.") from None
+        raise UserInputError(
+            f"{label} has a header row but no data rows. Add the data below the header and load it again.") from None
     except pd.errors.ParserError as exc:
         where = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
-        detail = (f"line {where.group(2)} has {where.group(3)} values where {where.group(1)} were expected"
-                  if where else "its rows do not form a table")
-        raise UserInputError(f"{label} could not be read as a table because {detail}. Fix the file or check the delimiter.") from None
-    if len(header) == len(df.columns):
-        df.columns = header
+        detail = (f"line {where.group(2)} has {where.group(3)} values where "
+                  f"{where.group(1)} were expected" if where else "its rows do not form a table")
+        raise UserInputError(
+            f"{label} could not be read as a table because {detail}. Fix the file or check the delimiter.") from None
+    width = len(header)
+    if body.shape[1] > width:
+        # Trailing delimiters ("1,2,3,") give empty extra fields; real extra values are an error.
+        if body.iloc[:, width:].notna().any().any():
+            raise UserInputError(
+                f"Some rows of {label} have more values than the header row has column names. "
+                "Add the missing names to the header row or check the delimiter.")
+        body = body.iloc[:, :width]
+    for position in range(body.shape[1], width):
+        body[position] = np.nan   # rows shorter than the header: missing values
+    body.columns = header
     if delimiter != ",":
-        df = _convert_decimal_commas(df)
-    return df
+        body = _convert_decimal_commas(body)
+    return body
 
 
 def _decode(data: bytes, label: str) -> str:

@@ -39,6 +39,7 @@ OPTIMIZERS: tuple = (None, "lbfgs", "powell", "nm")
 _FIT_OPTIONS = {"nm": {"maxiter": 1000}, "powell": {"maxiter": 1000}}
 SAME_OPTIMUM = 1e-4  # log-likelihood difference treated as the same optimum
 LARGE_GROUPS = 5_000
+_START_NUDGE = 1e-10  # added to the diagonal of a start covariance (relative to the residual variance)
 DEFAULT_CHAIN = "statsmodels default chain (bfgs, then lbfgs, then cg)"
 
 
@@ -78,8 +79,9 @@ def _fast_start(data: ModelData, spec: ModelSpec):
         fast = fit_fast(data, spec.with_(engine="fast"))
     except Exception:  # the target and the start are a help, not a requirement
         return None, None
-    start = MixedLMParams.from_components(
-        np.asarray(fast.fe_estimate), cov_re=np.asarray(fast.re_cov) / fast.residual_var)
+    # statsmodels' likelihood is not finite at an exactly singular covariance: start just inside.
+    relative_cov = np.asarray(fast.re_cov) / fast.residual_var + _START_NUDGE * np.eye(len(fast.re_cov))
+    start = MixedLMParams.from_components(np.asarray(fast.fe_estimate), cov_re=relative_cov)
     return fast.loglik, start
 
 
