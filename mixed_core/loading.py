@@ -31,6 +31,11 @@ _DECIMAL_COMMA = re.compile(r"^\s*[-+]?\d+,\d+\s*$")
 Source = Union[bytes, bytearray, memoryview, str, Path, io.IOBase]
 
 
+def _problem(sentence: str) -> UserInputError:
+    """The error, with the sentence capitalised (it may start with "the file")."""
+    return UserInputError(sentence[:1].upper() + sentence[1:])
+
+
 # ---------------------------------------------------------------- reading
 
 def read_table(source: Source, filename: Optional[str] = None) -> pd.DataFrame:
@@ -42,9 +47,9 @@ def read_table(source: Source, filename: Optional[str] = None) -> pd.DataFrame:
     decides.
     """
     data, filename = _read_bytes(source, filename)
-    label = f"'{filename}'" if filename else "The file"
+    label = f"'{filename}'" if filename else "the file"
     if not data.strip():
-        raise UserInputError(f"{label} is empty. Choose a file with a header row and at least one data row.")
+        raise _problem(f"{label} is empty. Choose a file with a header row and at least one data row.")
     kind = _format_of(data, filename)
     if kind == "parquet":
         df = _read_parquet(data, label)
@@ -63,11 +68,11 @@ def _read_bytes(source: Source, filename: Optional[str]) -> tuple[bytes, Optiona
         try:
             return path.read_bytes(), filename or path.name
         except FileNotFoundError:
-            raise UserInputError(f"There is no file at '{path}'. Check the path and try again.") from None
+            raise _problem(f"There is no file at '{path}'. Check the path and try again.") from None
         except IsADirectoryError:
-            raise UserInputError(f"'{path}' is a folder, not a file. Choose a data file inside it.") from None
+            raise _problem(f"'{path}' is a folder, not a file. Choose a data file inside it.") from None
         except OSError as exc:
-            raise UserInputError(f"The file '{path}' could not be opened ({exc.strerror}). Check that it is readable.") from None
+            raise _problem(f"The file '{path}' could not be opened ({exc.strerror}). Check that it is readable.") from None
     if hasattr(source, "read"):
         if hasattr(source, "seek"):
             try:
@@ -101,7 +106,7 @@ def _read_parquet(data: bytes, label: str) -> pd.DataFrame:
     try:
         df = pd.read_parquet(io.BytesIO(data), engine="pyarrow")
     except Exception:  # pyarrow raises many types for damaged input
-        raise UserInputError(
+        raise _problem(
             f"{label} could not be read as Parquet; it may be damaged or not a Parquet file. "
             "Export it again or save it as CSV.") from None
     if not isinstance(df.index, pd.RangeIndex):
@@ -114,7 +119,7 @@ def _read_excel(data: bytes, label: str) -> pd.DataFrame:
         try:
             import xlrd  # noqa: F401  (only needed for the legacy .xls format)
         except ImportError:
-            raise UserInputError(
+            raise _problem(
                 f"{label} is in the old Excel 97-2003 (.xls) format, which cannot be read here. "
                 "Save it as .xlsx or CSV in Excel and load that.") from None
         engine = "xlrd"
@@ -125,12 +130,12 @@ def _read_excel(data: bytes, label: str) -> pd.DataFrame:
         # reported instead of silently renamed to 'x.1' or 'Unnamed: 2'.
         raw = pd.read_excel(io.BytesIO(data), sheet_name=0, header=None, engine=engine)
     except Exception:  # zipfile, openpyxl and xlrd raise many types for damaged input
-        raise UserInputError(
+        raise _problem(
             f"{label} could not be read as an Excel workbook; it may be damaged, password-protected or not "
             "an Excel file. Open and save it again in Excel, or save it as CSV.") from None
     raw = raw.dropna(how="all")
     if raw.empty:
-        raise UserInputError(f"The first sheet of {label} is empty. Put the table on the first sheet, with a header row.")
+        raise _problem(f"The first sheet of {label} is empty. Put the table on the first sheet, with a header row.")
     names = [_cell_name(v) for v in raw.iloc[0]]
     body = raw.iloc[1:].reset_index(drop=True).infer_objects()
     body.columns = names
@@ -151,24 +156,24 @@ def _read_text(data: bytes, label: str, tab_default: bool) -> pd.DataFrame:
     reader = csv.reader(io.StringIO(text), delimiter=delimiter, quotechar='"', skipinitialspace=True)
     header = next(reader, [])
     if not header:
-        raise UserInputError(f"{label} is empty. Choose a file with a header row and at least one data row.")
+        raise _problem(f"{label} is empty. Choose a file with a header row and at least one data row.")
     try:
         body = pd.read_csv(io.StringIO(text), header=None, skiprows=reader.line_num, sep=delimiter,
                            quotechar='"', skipinitialspace=True, low_memory=False)
     except pd.errors.EmptyDataError:
-        raise UserInputError(
+        raise _problem(
             f"{label} has a header row but no data rows. Add the data below the header and load it again.") from None
     except pd.errors.ParserError as exc:
         where = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
         detail = (f"line {where.group(2)} has {where.group(3)} values where "
                   f"{where.group(1)} were expected" if where else "its rows do not form a table")
-        raise UserInputError(
+        raise _problem(
             f"{label} could not be read as a table because {detail}. Fix the file or check the delimiter.") from None
     width = len(header)
     if body.shape[1] > width:
         # Trailing delimiters ("1,2,3,") give empty extra fields; real extra values are an error.
         if body.iloc[:, width:].notna().any().any():
-            raise UserInputError(
+            raise _problem(
                 f"Some rows of {label} have more values than the header row has column names. "
                 "Add the missing names to the header row or check the delimiter.")
         body = body.iloc[:, :width]
@@ -194,7 +199,7 @@ def _decode(data: bytes, label: str) -> str:
                 continue
     sample = text[:_SNIFF_CHARS]
     if "\x00" in sample or len(_CONTROL_CHARS.findall(sample)) > 0.01 * len(sample):
-        raise UserInputError(
+        raise _problem(
             f"{label} does not look like a text table (it contains binary data). "
             "Choose a CSV, Excel (.xlsx) or Parquet file, and check that its name ends in the right extension.")
     return text
@@ -233,21 +238,21 @@ def _tidy(df: pd.DataFrame, label: str) -> pd.DataFrame:
     unnamed_empty = [i for i, c in enumerate(df.columns) if c == "" and df.iloc[:, i].isna().all()]
     df = df.iloc[:, [i for i in range(df.shape[1]) if i not in unnamed_empty]]
     if df.shape[1] == 0:
-        raise UserInputError(f"{label} has no columns. Choose a file with a header row and at least one data row.")
+        raise _problem(f"{label} has no columns. Choose a file with a header row and at least one data row.")
     for position, name in enumerate(df.columns, start=1):
         if name == "":
-            raise UserInputError(
+            raise _problem(
                 f"Column {position} of {label} has no name in the header row. Give every column a name and load the file again.")
     seen = pd.Index(df.columns)
     duplicated = seen[seen.duplicated()].unique()
     if len(duplicated):
         name = duplicated[0]
-        raise UserInputError(
+        raise _problem(
             f"The column name '{name}' appears {int((seen == name).sum())} times in {label}. "
             "Give each column a distinct name and load the file again.")
     df = df.dropna(how="all").reset_index(drop=True)
     if len(df) == 0:
-        raise UserInputError(f"{label} has a header row but no data rows. Add the data below the header and load it again.")
+        raise _problem(f"{label} has a header row but no data rows. Add the data below the header and load it again.")
     return df
 
 
@@ -263,7 +268,7 @@ MAX_CATEGORY_LEVELS = 12
 def _matches(name: str, hints: tuple) -> bool:
     """'years_after_grad' ~ 'year', 'SubjectID' ~ 'id': whole words, or word
     prefixes for hints of three letters or more."""
-    words = re.split(r"[^0-9a-z]+", re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", name).lower())
+    words = re.split(r"[^0-9a-z]+", re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", str(name)).lower())
     return any(w == h or (len(h) >= 3 and w.startswith(h)) for w in words if w for h in hints)
 
 

@@ -74,8 +74,11 @@ class SimulationParams:
                 raise UserInputError(
                     f"There are {len(self.categories)} categories but {len(getattr(self, name))} {name} values; "
                     f"give one {name} value per category.")
-        values = [*self.baseline, *self.growth, self.intercept_sd, self.slope_sd, self.noise_sd]
-        if not all(np.isfinite(float(v)) for v in values):
+        try:
+            values = [float(v) for v in (*self.baseline, *self.growth, self.intercept_sd, self.slope_sd, self.noise_sd)]
+        except (TypeError, ValueError):
+            values = [np.nan]
+        if not np.all(np.isfinite(values)):
             raise UserInputError("The simulation's baselines, growths and standard deviations must be finite numbers.")
         for name in ("intercept_sd", "slope_sd", "noise_sd"):
             if getattr(self, name) < 0:

@@ -214,7 +214,8 @@ def fit_statsmodels(data: ModelData, spec: ModelSpec, *,
                          "information matrix is not positive definite); the standard errors shown "
                          "condition on the estimated variances, as lme4's do.")
     gradient = _max_score(model, fit)
-    converged = bool(fit.converged)
+    # Reaching the fast engine's (lme4's) optimum counts, even where statsmodels' own flag is False.
+    converged = bool(fit.converged) or (target is not None and chosen.loglik >= target - SAME_OPTIMUM)
     if not converged:
         sentences.append(f"statsmodels reports that its optimizer did not converge (largest score "
                          f"{gradient:.2g}). Treat the estimates with care, or compare with the fast engine.")

@@ -210,6 +210,10 @@ def test_guess_roles_numeric_category():
     assert guess_roles(df[["dose", "y", "week", "subject"]]) == ColumnRoles("y", "week", "subject", "dose")
 
 
+def test_guess_roles_with_non_text_column_names(sleepstudy):
+    assert guess_roles(sleepstudy.set_axis([0, 1, 2], axis=1)) == ColumnRoles(0, 1, 2, None)
+
+
 def test_guess_roles_needs_three_columns_and_two_numbers():
     with pytest.raises(UserInputError, match="at least three columns"):
         guess_roles(pd.DataFrame({"a": [1.0, 2.0], "b": [1, 2]}))
@@ -246,3 +250,10 @@ def test_describe_checks_columns(seed_income):
         describe_data(seed_income, ColumnRoles("salary", "years_after_grad", "person"))
     with pytest.raises(UserInputError, match="no row is left"):
         describe_data(seed_income.assign(income=np.nan), CHAPTER_ROLES)
+
+
+def test_messages_without_a_filename_read_well():
+    with pytest.raises(UserInputError, match="^The file is empty"):
+        read_table(b"")
+    with pytest.raises(UserInputError, match="^Column 2 of the file has no name"):
+        read_table(b"a,,c\n1,2,3\n")

@@ -112,6 +112,8 @@ def test_column_names_follow_the_params():
     (dict(year_min=30), "year_min (30) is larger than year_max (20)"),
     (dict(seed=-1), "seed must be between"),
     (dict(persons_per_category=2.5), "must be a whole number"),
+    (dict(baseline=(1.0, "x", 2.0)), "must be finite numbers"),
+    (dict(slope_sd=float("nan")), "must be finite numbers"),
     (dict(categories=("A", "A", "B")), "distinct"),
     (dict(group="income"), "column names of the simulation must be distinct"),
 ])

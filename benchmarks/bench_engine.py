@@ -1,0 +1,101 @@
+"""Fit time and peak memory of the engines on chapter-like data of growing size.
+
+    python benchmarks/bench_engine.py            # the full table (statsmodels where it finishes)
+    python benchmarks/bench_engine.py --quick    # small sizes only
+
+Each measurement runs in a fresh process: data are simulated first (not timed), then
+``prepare`` + the fit are timed, and the peak is the process's maximum resident set
+size (what the machine had to provide) and the peak of memory allocated during the fit
+(tracemalloc, which sees numpy's buffers).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+# (label, persons, min_obs, max_obs): chapter-like data (1-4 measurements in years 1-20), and a
+# 1,000,000-row variant with 1-19 measurements per person.
+SIZES = [
+    ("1,000 persons", 1_000, 1, 4),
+    ("10,000 persons", 10_000, 1, 4),
+    ("100,000 persons", 100_000, 1, 4),
+    ("100,000 persons, 1M rows", 100_000, 1, 19),
+]
+STATSMODELS_TIMEOUT = 240  # seconds per fit: "where it finishes within a few minutes"
+
+
+def worker(persons: int, min_obs: int, max_obs: int, engine: str, slope: bool) -> dict:
+    from mixed_core import ColumnRoles, ModelSpec, prepare
+    from mixed_core.fitting import fit_mixed
+    from mixed_core.simulate import SimulationParams, simulate
+
+    params = SimulationParams(persons_per_category=max(1, round(persons / 3)), min_obs=min_obs, max_obs=max_obs)
+    frame = simulate(params).data
+    spec = ModelSpec(ColumnRoles("income", "years_after_grad", "person", "major"),
+                     random_slope=slope, method="reml", engine=engine)
+    tracemalloc.start()
+    start = time.perf_counter()
+    data = prepare(frame, spec)
+    result = fit_mixed(data, spec)
+    seconds = time.perf_counter() - start
+    traced_peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return {"rows": len(frame), "groups": data.n_groups, "seconds": seconds,
+            "fit_peak_mb": traced_peak / 2**20,
+            "rss_peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "loglik": result.loglik, "converged": result.converged}
+
+
+def run_case(persons, min_obs, max_obs, engine, slope, timeout):
+    cmd = [sys.executable, __file__, "--worker", str(persons), str(min_obs), str(max_obs), engine,
+           "slope" if slope else "intercept"]
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"status": f"> {timeout} s, stopped"}
+    if out.returncode != 0:
+        return {"status": "failed: " + (out.stderr.strip().splitlines() or ["?"])[-1][:60]}
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--worker", nargs=5, help=argparse.SUPPRESS)
+    parser.add_argument("--quick", action="store_true", help="only the two smallest sizes")
+    parser.add_argument("--no-statsmodels", action="store_true")
+    args = parser.parse_args()
+    if args.worker:
+        persons, lo, hi, engine, kind = args.worker
+        print(json.dumps(worker(int(persons), int(lo), int(hi), engine, kind == "slope")))
+        return
+    sizes = SIZES[:2] if args.quick else SIZES
+    header = f"{'data':<26} {'rows':>9} {'model':<16} {'engine':<12} {'seconds':>8} {'fit peak MB':>11} {'RSS MB':>7}  log-likelihood"
+    print(header)
+    print("-" * len(header))
+    for label, persons, lo, hi in sizes:
+        for slope in (False, True):
+            for engine in ("fast", "statsmodels"):
+                if engine == "statsmodels" and (args.no_statsmodels or persons > 10_000):
+                    # 30,000 persons took statsmodels 417 s with a random slope on this machine.
+                    row = {"status": "skipped (takes far longer than a few minutes)"}
+                else:
+                    row = run_case(persons, lo, hi, engine, slope, STATSMODELS_TIMEOUT if engine != "fast" else 600)
+                model = "intercept+slope" if slope else "intercept"
+                if "status" in row:
+                    print(f"{label:<26} {'':>9} {model:<16} {engine:<12} {row['status']}")
+                else:
+                    print(f"{label:<26} {row['rows']:>9,} {model:<16} {engine:<12} {row['seconds']:>8.2f} "
+                          f"{row['fit_peak_mb']:>11.0f} {row['rss_peak_mb']:>7.0f}  {row['loglik']:.4f}"
+                          + ("" if row["converged"] else " (not converged)"), flush=True)
+
+
+if __name__ == "__main__":
+    main()

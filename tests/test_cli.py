@@ -1,0 +1,100 @@
+"""``python -m mixed_core``: simulate and fit, JSON and text, errors as one line."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from mixed_core.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = Path(__file__).parent / "data"
+
+
+def run_cli(*args, cwd=ROOT):
+    return subprocess.run([sys.executable, "-m", "mixed_core", *args], capture_output=True, text=True, cwd=cwd,
+                          timeout=120)
+
+
+def test_simulate_to_stdout_is_the_chapter_data():
+    out = run_cli("simulate")
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[0] == "person,major,years_after_grad,income"
+    assert lines[1].startswith("P001,Juggling,3,37183.7196")
+    assert len(lines) == 240
+
+
+def test_simulate_options_and_out_file(tmp_path):
+    target = tmp_path / "sim.csv"
+    out = run_cli("simulate", "--seed", "7", "--persons-per-category", "10", "--categories", "A,B",
+                  "--baseline", "100,200", "--growth", "1,2", "--out", str(target))
+    assert out.returncode == 0, out.stderr
+    frame = pd.read_csv(target)
+    assert set(frame.major) == {"A", "B"} and frame.person.nunique() == 20
+
+
+def test_fit_json_has_the_documented_keys(capsys):
+    code = main(["fit", str(DATA / "seed_income.csv"), "--response", "income", "--time", "years_after_grad",
+                 "--group", "person", "--category", "major", "--reference", "Juggling", "--random-slope",
+                 "--format", "json"])
+    assert code == 0
+    out = json.loads(capsys.readouterr().out)
+    for key in ("n_obs", "n_groups", "dropped_rows", "method", "converged", "singular", "loglik", "aic", "bic",
+                "fixed_effects", "variance_components", "random_effects", "lines", "warnings"):
+        assert key in out
+    assert out["n_obs"] == 239 and out["method"] == "REML"
+    assert out["loglik"] == pytest.approx(-2320.3927, abs=1e-4)
+    assert set(out["fixed_effects"][0]) == {"term", "estimate", "std_error", "z", "p_value", "ci_low", "ci_high"}
+    assert set(out["variance_components"]) == {"group_var", "residual_var", "slope_var", "group_slope_cov"}
+    assert {"group", "intercept", "intercept_se", "slope", "slope_se"} <= set(out["random_effects"][0])
+    assert [line["level"] for line in out["lines"]] == ["Juggling", "Magic", "Dragon Taming"]
+    assert out["ols"]["r_squared"] == pytest.approx(0.455, abs=5e-4)
+
+
+def test_fit_text_shows_the_table_and_the_lines():
+    out = run_cli("fit", str(DATA / "seed_income.csv"), "--response", "income", "--time", "years_after_grad",
+                  "--group", "person", "--category", "major")
+    assert out.returncode == 0, out.stderr
+    assert "Mixed Linear Model Regression Results" in out.stdout
+    assert "major[T.Magic]" in out.stdout and "Group Var" in out.stdout
+    assert "major = Magic: income = 22,206.35 + 1,358.93 x years_after_grad" in out.stdout
+    assert "OLS Regression Results" in out.stdout
+
+
+def test_fit_sleepstudy_ml_with_statsmodels_engine():
+    out = run_cli("fit", str(DATA / "sleepstudy.csv"), "--response", "Reaction", "--time", "Days",
+                  "--group", "Subject", "--random-slope", "--method", "ml", "--engine", "statsmodels",
+                  "--format", "json")
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    assert result["engine"] == "statsmodels"
+    assert result["loglik"] == pytest.approx(-875.96967, abs=1e-3)
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["fit", "missing.csv", "--response", "a", "--time", "b", "--group", "c"], "missing.csv"),
+    (["fit", str(DATA / "seed_income.csv"), "--response", "salary", "--time", "years_after_grad",
+      "--group", "person"], "'salary' is not in the data"),
+    (["fit", str(DATA / "seed_income.csv"), "--response", "income", "--time", "years_after_grad",
+      "--group", "person", "--category", "major", "--reference", "Alchemy"], "Alchemy"),
+    (["fit", str(DATA / "seed_income.csv"), "--response", "income"], "required"),
+    (["fit", str(DATA / "seed_income.csv"), "--response", "income", "--time", "years_after_grad",
+      "--group", "person", "--method", "bayes"], "bayes"),
+    (["simulate", "--max-obs", "50"], "error"),
+])
+def test_user_errors_exit_2_with_one_line(args, needle):
+    out = run_cli(*args)
+    assert out.returncode == 2
+    err = out.stderr.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error:") and needle in err[0]
+    assert "Traceback" not in out.stderr
+
+
+def test_broken_file_is_a_user_error(tmp_path):
+    bad = tmp_path / "broken.parquet"
+    bad.write_bytes(b"this is not parquet")
+    out = run_cli("fit", str(bad), "--response", "a", "--time", "b", "--group", "c")
+    assert out.returncode == 2 and out.stderr.startswith("error:") and "Traceback" not in out.stderr
