@@ -60,7 +60,7 @@ def test_fit_text_shows_the_table_and_the_lines():
     assert out.returncode == 0, out.stderr
     assert "Mixed Linear Model Regression Results" in out.stdout
     assert "major[T.Magic]" in out.stdout and "Group Var" in out.stdout
-    assert "major = Magic: income = 22,206.35 + 1,358.93 x years_after_grad" in out.stdout
+    assert "major = Magic: income = 22,206.34 + 1,358.92 x years_after_grad" in out.stdout
     assert "OLS Regression Results" in out.stdout
 
 
