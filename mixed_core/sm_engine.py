@@ -36,7 +36,7 @@ from .spec import ModelSpec
 # statsmodels methods in the order tried; None is fit()'s default chain (bfgs, lbfgs, cg).
 OPTIMIZERS: tuple = (None, "lbfgs", "powell", "nm")
 # Nelder-Mead needs more than statsmodels' default 100 iterations (132 on the seed's slope model).
-_FIT_OPTIONS = {"nm": {"maxiter": 1000}, "powell": {"maxiter": 1000}}
+_FIT_OPTIONS = {"nm": {"maxiter": 1000}}
 SAME_OPTIMUM = 1e-4  # log-likelihood difference treated as the same optimum
 LARGE_GROUPS = 5_000
 _START_NUDGE = 1e-10  # added to the diagonal of a start covariance (relative to the residual variance)
@@ -114,7 +114,8 @@ def _conditional_quantities(data: ModelData, Z: np.ndarray, beta: np.ndarray, la
     """lme4's conditional pieces at the estimate, with V = I + Z Lam Lam' Z' (scale 1):
     X'V^-1X, the BLUPs b_i = M_i Z_i'(y_i - X_i beta) and M_i = Lam (Lam'Z_i'Z_i Lam + I)^-1 Lam'
     (the conditional covariance of b_i over the scale). This form needs no inverse of Lam,
-    so it also holds for singular fits."""
+    so it also holds for singular fits, where statsmodels' own ``random_effects`` raises;
+    it gives the same BLUPs otherwise, without statsmodels' Python loop over groups."""
     g, G = data.group_index, data.n_groups
     A = _group_sums(g, G, Z, Z)                                  # Z_i'Z_i
     B = _group_sums(g, G, Z, data.X)                             # Z_i'X_i
