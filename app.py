@@ -1,0 +1,40 @@
+"""The dashboard's frame: navigation, the state all pages share, and the shareable URL.
+
+    streamlit run app.py
+"""
+import streamlit as st
+
+from mixed_core import urlstate
+from pages import _shared as shared
+
+st.set_page_config(page_title="Mixed models explorer", page_icon="📈", layout="wide")
+
+PAGES = [
+    st.Page("pages/data.py", title="Data", icon="🗂️", url_path="data", default=True),
+    st.Page("pages/model.py", title="Model", icon="🧮", url_path="model"),
+    st.Page("pages/explore.py", title="Explore", icon="🔍", url_path="explore"),
+]
+navigation = st.navigation(PAGES)
+settings = shared.settings()
+st.session_state["workspace"] = shared.workspace()
+
+with st.sidebar:
+    st.caption("Linear mixed-effects models for grouped longitudinal data")
+    share_slot = st.empty()
+
+navigation.run()
+
+# After the page's widgets have run: the address bar and the share link show the current settings.
+page = navigation.url_path or "data"
+st.query_params.from_dict(urlstate.encode(settings))
+base = (st.context.url or "http://localhost:8501").split("?")[0].rstrip("/")
+for path in shared.PAGE_PATHS:
+    if base.endswith("/" + path):
+        base = base[: -len(path) - 1]
+url = urlstate.share_url(base, page, settings)
+with share_slot.container():
+    st.markdown("**Share this view**")
+    st.markdown(f"[{url}]({url})")
+    st.code(url, language=None)
+    if settings["source"] == "upload":
+        st.caption("The link keeps the settings; whoever opens it must upload the same file.")

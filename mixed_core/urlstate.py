@@ -1,0 +1,190 @@
+"""Every setting of the app as URL query parameters, and back.
+
+The address bar is the state: ``encode`` writes the settings that differ from the
+defaults (so the chapter's view is the bare URL), ``decode`` reads a URL's
+parameters, keeping what is valid and saying what was not. Pure functions: the
+app binds them to ``st.query_params``.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Mapping, Optional
+from urllib.parse import urlencode
+
+from .examples import EXAMPLES
+from .simulate import SimulationParams
+from .spec import ColumnRoles, ModelSpec
+
+NO_CATEGORY = "(none)"  # the category role left empty on purpose (not "guess one")
+PAGES = ("data", "model", "explore")
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    kind: str            # choice, bool, int, float, floats, names, text
+    default: Any
+    choices: tuple = ()
+    minimum: Optional[float] = None
+
+
+_SIM = SimulationParams()
+FIELDS = (
+    Field("source", "choice", "simulate", ("simulate", "upload", "example")),
+    Field("example", "choice", "sleepstudy", tuple(EXAMPLES)),
+    Field("seed", "int", _SIM.seed, minimum=0),
+    Field("persons", "int", _SIM.persons_per_category, minimum=1),
+    Field("categories", "names", tuple(_SIM.categories)),
+    Field("baseline", "floats", tuple(float(v) for v in _SIM.baseline)),
+    Field("growth", "floats", tuple(float(v) for v in _SIM.growth)),
+    Field("intercept_sd", "float", float(_SIM.intercept_sd), minimum=0),
+    Field("slope_sd", "float", float(_SIM.slope_sd), minimum=0),
+    Field("noise_sd", "float", float(_SIM.noise_sd), minimum=0),
+    Field("min_obs", "int", _SIM.min_obs, minimum=1),
+    Field("max_obs", "int", _SIM.max_obs, minimum=1),
+    Field("year_min", "int", _SIM.year_min),
+    Field("year_max", "int", _SIM.year_max),
+    Field("response", "text", None),
+    Field("time", "text", None),
+    Field("group", "text", None),
+    Field("category", "text", None),
+    Field("reference", "text", None),
+    Field("random_slope", "bool", False),
+    Field("method", "choice", "reml", ("reml", "ml")),
+    Field("engine", "choice", "fast", ("fast", "statsmodels")),
+    Field("show_ols", "bool", True),
+    Field("highlight", "names", ()),
+    Field("sample", "int", 200, minimum=10),
+    Field("repeats", "int", 50, minimum=2),
+)
+FIELD_BY_NAME = {f.name: f for f in FIELDS}
+DEFAULTS = {f.name: f.default for f in FIELDS}
+
+
+def _format_number(value: float) -> str:
+    value = float(value)
+    return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+
+
+def _to_text(field: Field, value) -> str:
+    if field.kind == "bool":
+        return "true" if value else "false"
+    if field.kind == "float":
+        return _format_number(value)
+    if field.kind == "floats":
+        return ",".join(_format_number(v) for v in value)
+    if field.kind == "names":
+        return ",".join(str(v) for v in value)
+    return str(value)
+
+
+def _parse(field: Field, text: str):
+    """The value of ``text`` for ``field``; ValueError with a reason when it is not valid."""
+    text = text.strip()
+    if field.kind == "choice":
+        if text.lower() not in field.choices:
+            raise ValueError(f"choose one of {', '.join(field.choices)}")
+        return text.lower()
+    if field.kind == "bool":
+        if text.lower() in ("true", "1", "yes", "on"):
+            return True
+        if text.lower() in ("false", "0", "no", "off"):
+            return False
+        raise ValueError("use true or false")
+    if field.kind in ("int", "float"):
+        number = float(text)
+        if not math.isfinite(number):
+            raise ValueError("not a finite number")
+        if field.kind == "int":
+            if not number.is_integer():
+                raise ValueError("must be a whole number")
+            number = int(number)
+        if field.minimum is not None and number < field.minimum:
+            raise ValueError(f"must be at least {_format_number(field.minimum)}")
+        return number
+    if field.kind == "floats":
+        values = tuple(float(v) for v in text.split(","))
+        if not all(math.isfinite(v) for v in values):
+            raise ValueError("not finite numbers")
+        return values
+    if field.kind == "names":
+        return tuple(v.strip() for v in text.split(",") if v.strip())
+    return text if text else None
+
+
+def decode(query: Mapping[str, Any]) -> tuple[dict, list[str]]:
+    """Settings from URL query parameters (unknown names are ignored), and a
+    sentence for every value that was not valid and so was left at its default."""
+    settings = dict(DEFAULTS)
+    problems = []
+    for name, raw in query.items():
+        field = FIELD_BY_NAME.get(name)
+        if field is None:
+            continue
+        text = raw[-1] if isinstance(raw, (list, tuple)) else raw
+        try:
+            settings[name] = _parse(field, str(text))
+        except ValueError as exc:
+            reason = str(exc)
+            if reason.startswith(("could not convert", "invalid literal")):  # float()'s own message
+                reason = "not a number"
+            problems.append(f"The link's value '{text}' for {name} is not valid ({reason}); "
+                            f"using {_to_text(field, field.default) if field.default is not None else 'the default'}.")
+    return settings, problems
+
+
+def encode(settings: Mapping[str, Any]) -> dict[str, str]:
+    """The settings that differ from the defaults, as query parameters (stable order)."""
+    out = {}
+    for field in FIELDS:
+        value = settings.get(field.name, field.default)
+        if value is None or _same(field, value, field.default):
+            continue
+        out[field.name] = _to_text(field, value)
+    return out
+
+
+def _same(field: Field, a, b) -> bool:
+    if field.kind in ("float",):
+        return b is not None and float(a) == float(b)
+    if field.kind == "floats":
+        return tuple(map(float, a)) == tuple(map(float, b))
+    if field.kind == "names":
+        return tuple(a) == tuple(b)
+    return a == b
+
+
+def share_url(base: str, page: str, settings: Mapping[str, Any]) -> str:
+    """The full address of this view: base URL, page path and the non-default settings."""
+    query = urlencode(encode(settings))
+    path = f"{base.rstrip('/')}/{page}"
+    return f"{path}?{query}" if query else path
+
+
+def simulation_params(settings: Mapping[str, Any]) -> SimulationParams:
+    return SimulationParams(
+        seed=int(settings["seed"]), categories=tuple(settings["categories"]),
+        persons_per_category=int(settings["persons"]), baseline=tuple(settings["baseline"]),
+        growth=tuple(settings["growth"]), intercept_sd=float(settings["intercept_sd"]),
+        slope_sd=float(settings["slope_sd"]), noise_sd=float(settings["noise_sd"]),
+        min_obs=int(settings["min_obs"]), max_obs=int(settings["max_obs"]),
+        year_min=int(settings["year_min"]), year_max=int(settings["year_max"]))
+
+
+def roles_from(settings: Mapping[str, Any], guessed: ColumnRoles) -> ColumnRoles:
+    """The roles the settings name, with the guesses where they name none."""
+    category = settings["category"]
+    if category is None:
+        category = guessed.category
+    elif category == NO_CATEGORY:
+        category = None
+    return ColumnRoles(settings["response"] or guessed.response, settings["time"] or guessed.time,
+                       settings["group"] or guessed.group, category)
+
+
+def model_spec(settings: Mapping[str, Any], roles: ColumnRoles, default_reference: Optional[str] = None) -> ModelSpec:
+    reference = settings["reference"] or default_reference
+    return ModelSpec(roles, reference=reference if roles.category is not None else None,
+                     random_slope=bool(settings["random_slope"]), method=settings["method"],
+                     engine=settings["engine"])

@@ -1,0 +1,220 @@
+"""What the pages share: the settings (bound to the URL), the current data, cached fits.
+
+Thin glue between Streamlit and mixed_core: every number is computed in mixed_core;
+here it is only cached and handed to the pages.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
+
+import pandas as pd
+import streamlit as st
+
+from mixed_core import ColumnRoles, ModelSpec, UserInputError, prepare, urlstate
+from mixed_core.examples import EXAMPLES, load_example
+from mixed_core.fitting import fit_mixed, fit_ols
+from mixed_core.loading import guess_roles, read_table
+from mixed_core.simulate import simulate
+
+PAGE_PATHS = {"data": "Data", "model": "Model", "explore": "Explore"}
+
+
+# ------------------------------------------------------------------ settings and widgets
+
+def settings() -> dict:
+    """The session's settings; on the session's first run, read from the URL."""
+    if "settings" not in st.session_state:
+        values, problems = urlstate.decode(st.query_params.to_dict())
+        st.session_state["settings"] = values
+        st.session_state["url_problems"] = problems
+    return st.session_state["settings"]
+
+
+def bound(widget: Callable, label: str, name: str, *, options: Optional[list] = None,
+          to_widget=lambda v: v, from_widget=lambda v: v, **kwargs) -> Any:
+    """A widget whose value is the setting ``name``: it starts from the setting and writes
+    back on change. The settings, not the widget, survive page switches and reach the URL."""
+    values = settings()
+    key = f"w_{name}"
+    initial = to_widget(values[name])
+    if options is not None:
+        if initial not in options:
+            initial = options[0] if options else None
+        kwargs["options"] = options
+    if key not in st.session_state or (options is not None and st.session_state[key] not in options):
+        st.session_state[key] = initial
+
+    def write_back():
+        values[name] = from_widget(st.session_state[key])
+
+    return widget(label, key=key, on_change=write_back, **kwargs)
+
+
+def set_setting(name: str, value) -> None:
+    settings()[name] = value
+    st.session_state.pop(f"w_{name}", None)
+
+
+# ------------------------------------------------------------------ the current data
+
+@dataclass
+class Workspace:
+    """The data every page works on, after the Data page's choices."""
+
+    frame: Optional[pd.DataFrame] = None
+    data_key: str = ""
+    label: str = ""
+    truth: Any = None              # the simulation's true parameters (simulated data only)
+    sim_params: Any = None
+    default_reference: Optional[str] = None
+    guessed: Optional[ColumnRoles] = None
+    roles: Optional[ColumnRoles] = None
+    problems: list = field(default_factory=list)   # sentences for the user
+    notes: list = field(default_factory=list)
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _simulated(params):
+    return simulate(params)
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _example(key: str) -> pd.DataFrame:
+    return load_example(key)
+
+
+def read_upload(name: str, payload: bytes) -> None:
+    """Read an uploaded file into the session; a bad file leaves the last good one in place."""
+    try:
+        frame = read_table(payload, filename=name)
+        guess_roles(frame)  # a table the app cannot use at all is reported now
+    except UserInputError as exc:
+        st.session_state["upload_error"] = str(exc)
+        return
+    st.session_state.pop("upload_error", None)
+    st.session_state["upload"] = {"name": name, "frame": frame,
+                                  "key": "upload:" + hashlib.sha256(payload).hexdigest()}
+
+
+def _load_source(values: dict, ws: Workspace) -> None:
+    source = values["source"]
+    if source == "simulate":
+        params = urlstate.simulation_params(values)
+        sim = _simulated(params)  # raises UserInputError for impossible parameters
+        ws.frame, ws.truth, ws.sim_params = sim.data, sim.truth, params
+        ws.data_key = f"simulate:{params!r}"
+        ws.label = "Simulated income data" + (" (the chapter's)" if params == urlstate.simulation_params(
+            urlstate.DEFAULTS) else "")
+        ws.default_reference = params.categories[0]
+    elif source == "example":
+        example = EXAMPLES[values["example"]]
+        ws.frame = _example(example.key)
+        ws.data_key = f"example:{example.key}"
+        ws.label = example.title
+        ws.default_reference = example.reference
+        if example.key == "chapter":
+            sim = _simulated(urlstate.simulation_params(urlstate.DEFAULTS))
+            ws.truth, ws.sim_params = sim.truth, urlstate.simulation_params(urlstate.DEFAULTS)
+    else:
+        upload = st.session_state.get("upload")
+        if upload is None:
+            ws.notes.append("This view uses an uploaded file, which a link cannot carry: upload the file again "
+                            "on the Data page. The settings from the link are kept.")
+            return
+        ws.frame, ws.data_key, ws.label = upload["frame"], upload["key"], f"Uploaded file '{upload['name']}'"
+
+
+def _example_roles(values: dict) -> Optional[ColumnRoles]:
+    if values["source"] == "example":
+        return EXAMPLES[values["example"]].roles
+    if values["source"] == "simulate":
+        return SIM_ROLES
+    return None
+
+
+SIM_ROLES = ColumnRoles("income", "years_after_grad", "person", "major")
+
+
+def workspace() -> Workspace:
+    """Load the data the settings describe; keep the last good data when that fails."""
+    values = settings()
+    ws = Workspace(problems=list(st.session_state.get("url_problems", [])))
+    try:
+        _load_source(values, ws)
+    except UserInputError as exc:
+        ws.problems.append(str(exc))
+        last = st.session_state.get("last_good")
+        if last is not None:
+            ws.frame, ws.data_key, ws.label, ws.truth, ws.sim_params, ws.default_reference = last
+            ws.notes.append("Showing the last data that worked until the problem above is fixed.")
+    if ws.frame is None:
+        return ws
+    st.session_state["last_good"] = (ws.frame, ws.data_key, ws.label, ws.truth, ws.sim_params,
+                                     ws.default_reference)
+    known = _example_roles(values)
+    try:
+        ws.guessed = known or _guess(ws.data_key, ws.frame)
+    except UserInputError as exc:
+        ws.problems.append(str(exc))
+        return ws
+    roles = urlstate.roles_from(values, ws.guessed)
+    missing = [c for c in roles.used_columns() if c not in ws.frame.columns]
+    if missing:
+        ws.problems.append(f"The column '{missing[0]}' named in the settings is not in this data; "
+                           "using the guessed roles instead. Pick the roles on the Data page.")
+        roles = ws.guessed
+    ws.roles = roles
+    return ws
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _guess(data_key: str, _frame: pd.DataFrame) -> ColumnRoles:
+    return guess_roles(_frame)
+
+
+# ------------------------------------------------------------------ cached analysis
+
+def model_spec(ws: Workspace) -> ModelSpec:
+    return urlstate.model_spec(settings(), ws.roles, ws.default_reference)
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def prepared(data_key: str, spec: ModelSpec, _frame: pd.DataFrame):
+    """ModelData for (data, roles, reference, slope); the spec's method and engine do not matter."""
+    return prepare(_frame, spec)
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def fitted(data_key: str, spec: ModelSpec, _frame: pd.DataFrame):
+    return fit_mixed(prepared(data_key, spec, _frame), spec)
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
+def fitted_ols(data_key: str, spec: ModelSpec, _frame: pd.DataFrame):
+    return fit_ols(prepared(data_key, spec.with_(random_slope=False, method="reml", engine="fast"), _frame))
+
+
+def data_spec(spec: ModelSpec) -> ModelSpec:
+    """The part of a spec that decides the prepared data (for sharing caches across methods)."""
+    return spec.with_(method="reml", engine="fast")
+
+
+def show_messages(ws: Workspace) -> None:
+    for problem in ws.problems:
+        st.error(problem, icon="⚠️")
+    for note in ws.notes:
+        st.info(note)
+
+
+def explain_unexpected(exc: Exception) -> None:
+    """A failure we did not foresee: say so plainly, keep the page alive, no traceback."""
+    st.error(f"Something went wrong that the app did not expect ({type(exc).__name__}: {exc}). "
+             "Your data and settings are kept; try another setting, and please report this.")
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def compared(data_key: str, spec: ModelSpec, _frame: pd.DataFrame):
+    from mixed_core.compare import compare_models
+    return compare_models(prepared(data_key, spec, _frame), engine="fast")
