@@ -85,7 +85,7 @@ def main():
             for engine in ("fast", "statsmodels"):
                 if engine == "statsmodels" and (args.no_statsmodels or persons > 10_000):
                     # 30,000 persons took statsmodels 417 s with a random slope on this machine.
-                    row = {"status": "skipped (takes far longer than a few minutes)"}
+                    row = {"status": "skipped (--no-statsmodels)" if args.no_statsmodels else "skipped (takes far longer than a few minutes)"}
                 else:
                     row = run_case(persons, lo, hi, engine, slope, STATSMODELS_TIMEOUT if engine != "fast" else 600)
                 model = "intercept+slope" if slope else "intercept"

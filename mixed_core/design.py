@@ -26,6 +26,20 @@ def level_label(value) -> str:
     return str(value)
 
 
+def level_labels(values) -> tuple:
+    """``level_label`` for many values at once (fast for 100,000 group labels)."""
+    values = pd.Index(values)
+    if pd.api.types.is_integer_dtype(values.dtype):
+        return tuple(values.astype(str))
+    if pd.api.types.is_float_dtype(values.dtype):
+        arr = values.to_numpy(dtype=float)
+        if np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)) and np.all(np.abs(arr) < 2**53):
+            return tuple(pd.Index(arr.astype(np.int64)).astype(str))
+    if pd.api.types.is_string_dtype(values.dtype):  # text only (pandas checks object columns' values)
+        return tuple(values.astype(str))
+    return tuple(level_label(v) for v in values)
+
+
 @dataclass(frozen=True, eq=False)
 class ModelData:
     """The rows used by a fit, as arrays, plus what a page needs to show them."""
@@ -127,7 +141,7 @@ def prepare(df: pd.DataFrame, spec: ModelSpec) -> ModelData:
             "estimated. Choose a time column that varies.")
 
     group_codes, group_uniques = pd.factorize(kept[roles.group], sort=False)
-    group_labels = tuple(level_label(v) for v in group_uniques)
+    group_labels = level_labels(group_uniques)
     if len(set(group_labels)) != len(group_labels):
         # 3 and '3' in one column would otherwise merge silently in the output.
         raise UserInputError(

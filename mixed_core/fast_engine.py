@@ -21,7 +21,8 @@ import time as _time
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import linalg, optimize
+import pandas as pd
+from scipy import linalg, optimize, sparse
 
 from .design import ModelData
 from .errors import UserInputError
@@ -43,7 +44,7 @@ class _Problem:
     reml: bool
     A: np.ndarray        # (U, q, q) distinct Z_i'Z_i
     counts: np.ndarray   # (U,) how many groups share each
-    features: np.ndarray  # (U*npairs, m) sums of sym(W_ia W_ib') over groups sharing A, upper triangle
+    features: np.ndarray  # (m, npairs*U) sums of sym(W_ia W_ib')'s upper triangle over groups sharing A
     XtX_y: np.ndarray    # (p+1, p+1) [X y]'[X y]
     triu: tuple          # indices of the upper triangle of a (p+1)x(p+1) matrix
 
@@ -80,8 +81,8 @@ def _transpose(P):
 def _m_blocks(theta: np.ndarray, A: np.ndarray, q: int, with_derivatives: bool = False):
     """M = Lambda H^-1 Lambda' with H = Lambda'A Lambda + I, and log|H|, for a stack of A's.
 
-    Returns M's distinct entries as (U, npairs) in ``_pairs`` order and log|H| (U,);
-    with derivatives also dM/dtheta_k (k, U, npairs) and dlog|H|/dtheta_k (k, U).
+    Returns M's distinct entries as (npairs, U) in ``_pairs`` order and log|H| (U,);
+    with derivatives also dM/dtheta_k (k, npairs, U) and dlog|H|/dtheta_k (k, U).
     """
     Lam = [[float(v) for v in row] for row in _lower_tri(theta, q)]
     LamT = _transpose(Lam)
@@ -102,7 +103,7 @@ def _m_blocks(theta: np.ndarray, A: np.ndarray, q: int, with_derivatives: bool =
     P = _mul(Lam, K)                                  # Lambda H^-1
     M = _mul(P, LamT)
     pairs = _pairs(q)
-    flat = lambda m: np.column_stack([np.broadcast_to(m[a][b], (U,)) for a, b in pairs])
+    flat = lambda m: np.stack([np.broadcast_to(m[a][b], (U,)) for a, b in pairs])  # (npairs, U)
     if not with_derivatives:
         return flat(M), np.log(det)
     dM, dlog = [], []
@@ -130,27 +131,28 @@ def _build_problem(Z: np.ndarray, X: np.ndarray, y: np.ndarray, groups: np.ndarr
     q = Z.shape[1]
     Xy = np.column_stack([X, y])
     # Per group: A_i (q x q) and W_i = Z_i'[X y] (q x (p+1)), by weighted bincount: no loop over groups.
+    # Z's first column is the intercept (all ones), so its products need no multiplication.
+    per_group = lambda w: np.bincount(groups, weights=w, minlength=n_groups)
     A = np.empty((n_groups, q, q))
-    for a in range(q):
-        for b in range(a, q):
-            s = np.bincount(groups, weights=Z[:, a] * Z[:, b], minlength=n_groups)
-            A[:, a, b] = s
-            A[:, b, a] = s
+    A[:, 0, 0] = np.bincount(groups, minlength=n_groups)
+    if q == 2:
+        A[:, 0, 1] = A[:, 1, 0] = per_group(Z[:, 1])
+        A[:, 1, 1] = per_group(Z[:, 1] * Z[:, 1])
     W = np.empty((n_groups, q, p + 1))
-    for a in range(q):
-        for j in range(p + 1):
-            W[:, a, j] = np.bincount(groups, weights=Z[:, a] * Xy[:, j], minlength=n_groups)
+    columns = np.ascontiguousarray(Xy.T)  # contiguous columns for the weighted counts
+    for j in range(p + 1):
+        W[:, 0, j] = per_group(columns[j])
+        if q == 2:
+            W[:, 1, j] = per_group(Z[:, 1] * columns[j])
 
     # Merge groups that share A_i exactly: the criterion only needs sums of W_i' M W_i over them.
-    key = A.reshape(n_groups, -1)[:, [0] if q == 1 else [0, 1, 3]]
-    uniq, inverse, counts = np.unique(key, axis=0, return_inverse=True, return_counts=True)
-    inverse = inverse.ravel()
-    U = len(uniq)
-    A_u = np.empty((U, q, q))
-    A_u[:, 0, 0] = uniq[:, 0]
-    if q == 2:
-        A_u[:, 0, 1] = A_u[:, 1, 0] = uniq[:, 1]
-        A_u[:, 1, 1] = uniq[:, 2]
+    key = pd.DataFrame(A.reshape(n_groups, -1)[:, [0] if q == 1 else [0, 1, 3]])
+    inverse = key.groupby(list(key.columns), sort=False).ngroup().to_numpy()
+    U = int(inverse.max()) + 1
+    first = np.zeros(U, dtype=np.int64)
+    first[inverse[::-1]] = np.arange(n_groups)[::-1]   # a representative group of each distinct A
+    A_u = A[first]
+    counts = np.bincount(inverse, minlength=U).astype(float)
 
     triu = np.triu_indices(p + 1)
     m = len(triu[0])
@@ -159,26 +161,33 @@ def _build_problem(Z: np.ndarray, X: np.ndarray, y: np.ndarray, groups: np.ndarr
         raise UserInputError(
             f"This model is too large for the fast engine's memory budget ({U:,} distinct groups x "
             f"{p} fixed effects). Use fewer category levels or a sample of the groups.")
-    features = np.zeros((U, len(pairs), m))
+    # Sums over groups sharing A of the upper triangles of sym(W_ia W_ib'): per-group products laid
+    # out (pair, triangle entry, group) from row slices (no gathers), groups sorted by their A so
+    # that each sum is a contiguous segment (np.add.reduceat). Chunked to bound memory.
     order = np.argsort(inverse, kind="stable")
-    starts = np.flatnonzero(np.r_[True, np.diff(inverse[order]) != 0])
-    # Outer products per group, in chunks to bound memory, summed over groups sharing A.
-    chunk = max(1, 4_000_000 // (len(pairs) * m))
+    Wt = np.ascontiguousarray(W[order].transpose(1, 2, 0))  # (q, p+1, G), sorted by distinct A
+    sorted_ids = inverse[order]
+    features = np.zeros((len(pairs), m, U))
+    chunk = max(1, 8_000_000 // (len(pairs) * m))
     for lo in range(0, n_groups, chunk):
-        idx = order[lo:lo + chunk]
-        Wc = W[idx]
-        block = np.empty((len(idx), len(pairs), m))
+        hi = min(n_groups, lo + chunk)
+        Wc = Wt[:, :, lo:hi]
+        block = np.empty((len(pairs), m, hi - lo))
         for k, (a, b) in enumerate(pairs):
-            outer = Wc[:, a, :, None] * Wc[:, b, None, :]
-            if a != b:
-                outer = outer + np.swapaxes(outer, 1, 2)
-            block[:, k, :] = outer[:, triu[0], triu[1]]
-        seg = inverse[idx]
-        seg_starts = np.flatnonzero(np.r_[True, np.diff(seg) != 0])
-        features[seg[seg_starts]] += np.add.reduceat(block, seg_starts, axis=0)
-    del starts
-    problem = _Problem(n=n, p=p, q=q, reml=reml, A=A_u, counts=counts.astype(float),
-                       features=features.reshape(U * len(pairs), m), XtX_y=Xy.T @ Xy, triu=triu)
+            row = 0
+            for j in range(p + 1):
+                width = p + 1 - j
+                np.multiply(Wc[a, j], Wc[b, j:], out=block[k, row:row + width])
+                if a != b:
+                    block[k, row:row + width] += Wc[b, j] * Wc[a, j:]
+                row += width
+        ids = sorted_ids[lo:hi]
+        starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
+        features[:, :, ids[starts]] += np.add.reduceat(block, starts, axis=2)
+    # (m, pairs*U): D's upper triangle is one matrix-vector product with M laid out pair by pair.
+    features = np.ascontiguousarray(features.transpose(1, 0, 2).reshape(m, -1))
+    problem = _Problem(n=n, p=p, q=q, reml=reml, A=A_u, counts=counts, features=features,
+                       XtX_y=Xy.T @ Xy, triu=triu)
     return problem, A, W
 
 
@@ -201,7 +210,7 @@ def _solve(prob: _Problem, theta: np.ndarray, with_gradient: bool = False):
     p, n = prob.p, prob.n
     blocks = _m_blocks(theta, prob.A, prob.q, with_gradient)
     M, logdet = blocks[0], blocks[1]
-    downdate = _sym_from_triu(M.ravel() @ prob.features, p + 1, prob.triu)
+    downdate = _sym_from_triu(prob.features @ M.ravel(), p + 1, prob.triu)
     S = prob.XtX_y - downdate
     fail = (math.inf, None, np.full(len(theta), np.nan)) if with_gradient else (math.inf, None)
     try:
@@ -230,11 +239,11 @@ def _solve(prob: _Problem, theta: np.ndarray, with_gradient: bool = False):
         Sinv = np.zeros((p + 1, p + 1))
         Sinv[:p, :p] = RXinv @ RXinv.T
         weights.append(Sinv[prob.triu] * off)
-    Q = prob.features @ np.column_stack(weights)      # (U*npairs, 1 or 2): one pass over the features
+    Q = np.stack(weights) @ prob.features             # (1 or 2, npairs*U): one pass over the features
     dMflat = dM.reshape(len(theta), -1)
-    grad = dlog @ prob.counts + dof * (-(dMflat @ Q[:, 0])) / r2
+    grad = dlog @ prob.counts - dof * (dMflat @ Q[0]) / r2
     if prob.reml:
-        grad = grad - dMflat @ Q[:, 1]
+        grad = grad - dMflat @ Q[1]
     return dev, parts, grad
 
 
@@ -348,10 +357,10 @@ def fit_fast(data: ModelData, spec: ModelSpec) -> MixedResult:
     M, _ = _m_blocks(theta_s, A_groups, q)
     resid_w = W_groups[:, :, p] - W_groups[:, :, :p] @ gamma  # (G, q)
     if q == 1:
-        b = M[:, :1] * resid_w
-        bvar = sigma2_s * M[:, :1]
+        b = M[0][:, None] * resid_w
+        bvar = sigma2_s * M[0][:, None]
     else:
-        m00, m11, m01 = M.T
+        m00, m11, m01 = M
         b = np.column_stack([m00 * resid_w[:, 0] + m01 * resid_w[:, 1],
                              m01 * resid_w[:, 0] + m11 * resid_w[:, 1]])
         bvar = sigma2_s * np.column_stack([m00, m11])
