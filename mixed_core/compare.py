@@ -24,6 +24,7 @@ from .spec import ModelSpec
 OLS_NAME = "OLS"
 INTERCEPT_NAME = "Random intercept"
 SLOPE_NAME = "Random intercept + slope"
+_IN_A_SENTENCE = {OLS_NAME: "OLS", INTERCEPT_NAME: "random intercept", SLOPE_NAME: "random intercept + slope"}
 # Log-likelihoods agree to about 1e-8; a smaller LR is the same optimum (a boundary fit), not evidence.
 LR_ZERO = 1e-6
 CLEAR_P = 0.01
@@ -109,17 +110,17 @@ class ModelComparison:
         """The comparison in plain words, generated from the numbers."""
         intercept_test, *slope_tests = self.tests()
         group = self.intercept.data.roles.group
-        parts = [_test_clause(f"a random intercept per {group}", "over OLS", intercept_test,
-                              correction_note=True)]
+        parts = [_test_clause(f"a random intercept per {group}", "over OLS", intercept_test, correction_note=True,
+                              zero_reason=f": the estimated variance between {group}s is zero")]
         if slope_tests:
             parts.append(_test_clause(f"a random slope per {group}", "further", slope_tests[0]))
         text = "; ".join(parts)
         text = text[0].upper() + text[1:]
-        aic, bic = self.best_by("AIC"), self.best_by("BIC")
+        aic, bic = (_IN_A_SENTENCE[self.best_by(c)] for c in ("AIC", "BIC"))
         if aic == bic:
-            text += f"; AIC and BIC both prefer {aic[0].lower() + aic[1:]}."
+            text += f"; AIC and BIC both prefer {aic}."
         else:
-            text += f"; AIC prefers {aic[0].lower() + aic[1:]} and BIC prefers {bic[0].lower() + bic[1:]}."
+            text += f"; AIC prefers {aic} and BIC prefers {bic}."
         if self.slope is None:
             text += f" The random-slope model was not fitted: {self.slope_skipped_reason}"
         return text
@@ -129,12 +130,12 @@ def _p_text(p: float) -> str:
     return "p < 0.001" if p < 0.001 else f"p = {p:.2g}" if p < 0.1 else f"p = {p:.2f}"
 
 
-def _test_clause(what: str, how: str, test: LRTest, correction_note: bool = False) -> str:
+def _test_clause(what: str, how: str, test: LRTest, correction_note: bool = False, zero_reason: str = "") -> str:
     numbers = f"LR = {test.lr:.1f}, {_p_text(test.p_boundary)}"
     if correction_note:
         numbers += " with the boundary correction"
     if test.lr == 0:
-        verdict = "does not improve the fit at all (LR = 0: its estimated variance is zero)"
+        verdict = f"does not improve the fit at all (LR = 0{zero_reason})"
     elif test.p_boundary < CLEAR_P:
         verdict = f"clearly improves the fit {how} ({numbers})"
     elif test.p_boundary < SOME_P:
