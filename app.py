@@ -7,12 +7,12 @@ import streamlit as st
 from mixed_core import urlstate
 from pages import _shared as shared
 
-st.set_page_config(page_title="Mixed models explorer", page_icon="📈", layout="wide")
+st.set_page_config(page_title="Mixed models explorer", page_icon=":material/ssid_chart:", layout="wide")
 
 PAGES = [
-    st.Page("pages/data.py", title="Data", icon="🗂️", url_path="data", default=True),
-    st.Page("pages/model.py", title="Model", icon="🧮", url_path="model"),
-    st.Page("pages/explore.py", title="Explore", icon="🔍", url_path="explore"),
+    st.Page("pages/data.py", title="Data", icon=":material/table_chart:", url_path="data", default=True),
+    st.Page("pages/model.py", title="Model", icon=":material/functions:", url_path="model"),
+    # st.Page("pages/explore.py", title="Explore", icon=":material/insights:", url_path="explore"),
 ]
 navigation = st.navigation(PAGES)
 settings = shared.settings()
@@ -22,19 +22,26 @@ with st.sidebar:
     st.caption("Linear mixed-effects models for grouped longitudinal data")
     share_slot = st.empty()
 
-navigation.run()
 
-# After the page's widgets have run: the address bar and the share link show the current settings.
-page = navigation.url_path or "data"
-st.query_params.from_dict(urlstate.encode(settings))
-base = (st.context.url or "http://localhost:8501").split("?")[0].rstrip("/")
-for path in shared.PAGE_PATHS:
-    if base.endswith("/" + path):
-        base = base[: -len(path) - 1]
-url = urlstate.share_url(base, page, settings)
-with share_slot.container():
-    st.markdown("**Share this view**")
-    st.markdown(f"[{url}]({url})")
-    st.code(url, language=None)
-    if settings["source"] == "upload":
-        st.caption("The link keeps the settings; whoever opens it must upload the same file.")
+
+def publish_settings() -> None:
+    """The address bar and the share link show the settings after the page's widgets ran."""
+    page = navigation.url_path or "data"
+    st.query_params.from_dict(urlstate.encode(settings))
+    base = (st.context.url or "http://localhost:8501").split("?")[0].rstrip("/")
+    for path in shared.PAGE_PATHS:
+        if base.endswith("/" + path):
+            base = base[: -len(path) - 1]
+    url = urlstate.share_url(base, page, settings)
+    with share_slot.container():
+        st.markdown("**Share this view**")
+        st.markdown(f"[{url}]({url})")
+        st.code(url, language=None, wrap_lines=True)
+        if settings["source"] == "upload":
+            st.caption("The link keeps the settings; whoever opens it must upload the same file.")
+
+
+try:
+    navigation.run()
+finally:  # also when a page stops early (st.stop) to show a problem: the URL keeps the settings
+    publish_settings()

@@ -1,8 +1,7 @@
 """Model comparison: OLS, random intercept, random intercept + slope, all by ML.
 
-REML likelihoods of models with different fixed effects or none are not comparable,
-so every model here is fitted by maximum likelihood (OLS's ``llf`` is its ML
-log-likelihood). A variance tested at zero lies on the boundary of its parameter
+OLS's log-likelihood (statsmodels' ``llf``) is the ML one, which a REML likelihood
+does not compare with, so the mixed models are fitted by maximum likelihood too. A variance tested at zero lies on the boundary of its parameter
 space, so the likelihood-ratio statistic follows a 50:50 mixture of chi-squares
 rather than the usual chi-square (Self & Liang 1987; Stram & Lee 1994).
 """

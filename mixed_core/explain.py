@@ -1,11 +1,14 @@
 """The words, formulas and small tables of the Model page, generated from the data and the fit.
 
 Everything uses the user's own column names and levels. Names are data: they are
-escaped for Markdown (``model_in_words``) and for LaTeX (``model_notation``).
+escaped for Markdown in ``model_in_words`` and ``toggle_caption`` and for LaTeX in
+``model_notation``. The other sentences are plain text; pass them through ``md`` before
+showing them with a Markdown element (``st.warning`` renders Markdown and ``$`` math).
 """
 from __future__ import annotations
 
 import math
+import string
 from typing import Optional, Union
 
 import numpy as np
@@ -14,8 +17,8 @@ import pandas as pd
 from .design import ModelData
 from .result import MixedResult, OLSResult
 
-# Markdown characters that would format the text; "$" would start math in Streamlit.
-_MARKDOWN_SPECIAL = set("\\`*_{}[]<>()#+-.!|~$")
+# CommonMark lets every ASCII punctuation character be escaped; "$" would also start math in Streamlit.
+_MARKDOWN_SPECIAL = set(string.punctuation)
 _LATEX_SPECIAL = {
     "\\": r"\textbackslash{}", "_": r"\_", "%": r"\%", "&": r"\&", "#": r"\#", "$": r"\$",
     "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
@@ -26,7 +29,7 @@ BOUNDARY_REL_SD = 1e-3   # a random-effect SD below this fraction of the residua
 
 
 def md(name) -> str:
-    """A user's name or level, safe inside Markdown."""
+    """A user's name or level (or any plain sentence of this module), safe inside Markdown."""
     return "".join("\\" + c if c in _MARKDOWN_SPECIAL else c for c in " ".join(str(name).split()))
 
 
@@ -35,9 +38,9 @@ def tex(name) -> str:
     return r"\text{" + "".join(_LATEX_SPECIAL.get(c, c) for c in " ".join(str(name).split())) + "}"
 
 
-def _and_join(items: list) -> str:
+def _and_join(items: list, word: str = "and") -> str:
     items = [str(i) for i in items]
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + f" {word} " + items[-1]
 
 
 # ------------------------------------------------------------------ the model in words and symbols
@@ -185,7 +188,7 @@ def health_sentences(result: MixedResult) -> list[tuple[str, str]]:
         else:
             out.append(("ok", f"Personal intercepts and slopes correlate with r = {corr:.2f}."))
     if d.n_dropped:
-        cols = _and_join(d.roles.used_columns())
+        cols = _and_join(d.roles.used_columns(), "or")
         out.append(("warning", f"{d.n_dropped} row{'s' if d.n_dropped != 1 else ''} with a missing value in "
                                f"{cols} {'were' if d.n_dropped != 1 else 'was'} left out; the fit uses the "
                                f"remaining {d.n_obs}."))

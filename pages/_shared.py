@@ -17,6 +17,7 @@ from mixed_core.examples import EXAMPLES, load_example
 from mixed_core.fitting import fit_mixed, fit_ols
 from mixed_core.loading import guess_roles, read_table
 from mixed_core.simulate import simulate
+from mixed_core.explain import md  # noqa: F401  (pages escape user names with shared.md)
 
 PAGE_PATHS = {"data": "Data", "model": "Model", "explore": "Explore"}
 
@@ -33,9 +34,11 @@ def settings() -> dict:
 
 
 def bound(widget: Callable, label: str, name: str, *, options: Optional[list] = None,
-          to_widget=lambda v: v, from_widget=lambda v: v, **kwargs) -> Any:
+          to_widget=lambda v: v, from_widget=lambda v: v, resets: tuple = (), **kwargs) -> Any:
     """A widget whose value is the setting ``name``: it starts from the setting and writes
-    back on change. The settings, not the widget, survive page switches and reach the URL."""
+    back on change. The settings, not the widget, survive page switches and reach the URL.
+    A change also sets the settings named in ``resets`` back to their defaults (new data:
+    the old column roles and reference level no longer apply)."""
     values = settings()
     key = f"w_{name}"
     initial = to_widget(values[name])
@@ -46,10 +49,16 @@ def bound(widget: Callable, label: str, name: str, *, options: Optional[list] = 
     if key not in st.session_state or (options is not None and st.session_state[key] not in options):
         st.session_state[key] = initial
 
-    def write_back():
-        values[name] = from_widget(st.session_state[key])
+    return widget(label, key=key, on_change=_write_back, args=(name, key, from_widget, resets), **kwargs)
 
-    return widget(label, key=key, on_change=write_back, **kwargs)
+
+def _write_back(name: str, key: str, from_widget, resets: tuple) -> None:
+    settings()[name] = from_widget(st.session_state[key])
+    for other in resets:
+        set_setting(other, urlstate.DEFAULTS[other])
+
+
+DATA_DEPENDENT = ("response", "time", "group", "category", "reference", "highlight")
 
 
 def set_setting(name: str, value) -> None:
@@ -94,6 +103,8 @@ def read_upload(name: str, payload: bytes) -> None:
         st.session_state["upload_error"] = str(exc)
         return
     st.session_state.pop("upload_error", None)
+    for name in DATA_DEPENDENT:
+        set_setting(name, urlstate.DEFAULTS[name])
     st.session_state["upload"] = {"name": name, "frame": frame,
                                   "key": "upload:" + hashlib.sha256(payload).hexdigest()}
 
@@ -218,3 +229,27 @@ def explain_unexpected(exc: Exception) -> None:
 def compared(data_key: str, spec: ModelSpec, _frame: pd.DataFrame):
     from mixed_core.compare import compare_models
     return compare_models(prepared(data_key, spec, _frame), engine="fast")
+
+
+def require_frame() -> None:
+    """Make sure this page runs inside app.py's frame.
+
+    Streamlit first assumes an app with a ``pages/`` folder is a folder-style multipage app
+    and may run a page script on its own (for example a shared link to /model right after the
+    server starts) until some run calls ``st.navigation``. Then switch that mode off (a
+    process-wide flag) and rerun, so app.py's navigation, shared state and URL take over.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory or "workspace" not in st.session_state:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+def natural_levels(ws: Workspace, spec: ModelSpec) -> list:
+    """The category's levels in data order (the choices for the reference level)."""
+    try:
+        data = prepared(ws.data_key, data_spec(spec).with_(reference=None, random_slope=False), ws.frame)
+    except UserInputError:
+        return []
+    return list(data.levels)

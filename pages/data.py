@@ -8,39 +8,37 @@ from mixed_core.loading import describe_data
 from pages import _shared as shared
 
 PLOT_GROUPS = 300  # persons drawn in the data plot; more become an unreadable tangle
-
-ws = st.session_state["workspace"]
-st.title("Data")
-
 SOURCES = {"simulate": "Simulate (the chapter's data)", "upload": "Upload a file", "example": "Example data sets"}
-shared.bound(st.radio, "Source", "source", options=list(SOURCES), format_func=SOURCES.get, horizontal=True)
-source = shared.settings()["source"]
+ROLE_HELP = {"response": "numeric: what is measured", "time": "numeric: when it is measured",
+             "group": "who is measured repeatedly (a person)", "category": "a few levels compared (optional)"}
 
-if source == "simulate":
+
+def _numbers(name):
+    """Parse '1, 2, 3'; on a typo keep the previous values and say so."""
+    def parse(text):
+        try:
+            return tuple(float(v) for v in text.split(",") if v.strip())
+        except ValueError:
+            st.session_state["number_error"] = True
+            return shared.settings()[name]
+    return parse
+
+
+def simulation_controls() -> None:
     with st.expander("Simulation settings: persons, categories, true effects, noise, seed", expanded=False):
         st.caption("The defaults reproduce the chapter exactly (seed 42, 90 persons, 239 rows).")
+        as_text = lambda values: ", ".join(urlstate._format_number(v) for v in values)
         c1, c2, c3 = st.columns(3)
         with c1:
             shared.bound(st.number_input, "Seed", "seed", min_value=0, max_value=2**32 - 1, step=1)
             shared.bound(st.number_input, "Persons per category", "persons", min_value=1, max_value=200_000, step=1)
-            shared.bound(st.text_input, "Categories (comma-separated)", "categories",
-                         to_widget=", ".join, from_widget=lambda t: tuple(v.strip() for v in t.split(",") if v.strip()))
+            shared.bound(st.text_input, "Categories (comma-separated)", "categories", to_widget=", ".join,
+                         from_widget=lambda t: tuple(v.strip() for v in t.split(",") if v.strip()))
         with c2:
-            as_text = lambda values: ", ".join(urlstate._format_number(v) for v in values)
-
-            def numbers(name):
-                def parse(text):
-                    try:
-                        return tuple(float(v) for v in text.split(",") if v.strip())
-                    except ValueError:
-                        st.session_state["number_error"] = True
-                        return shared.settings()[name]
-                return parse
-
             shared.bound(st.text_input, "Baseline income per category", "baseline", to_widget=as_text,
-                         from_widget=numbers("baseline"))
+                         from_widget=_numbers("baseline"))
             shared.bound(st.text_input, "Yearly growth per category", "growth", to_widget=as_text,
-                         from_widget=numbers("growth"))
+                         from_widget=_numbers("growth"))
             shared.bound(st.number_input, "SD of personal intercepts", "intercept_sd", min_value=0.0, step=500.0)
         with c3:
             shared.bound(st.number_input, "SD of personal slopes", "slope_sd", min_value=0.0, step=50.0)
@@ -54,73 +52,95 @@ if source == "simulate":
                 shared.bound(st.number_input, "Last year", "year_max", step=1)
         if st.session_state.pop("number_error", None):
             st.warning("A list of numbers could not be read; the previous values are kept.")
-elif source == "upload":
-    upload = st.file_uploader("CSV, TSV, Excel or Parquet", type=["csv", "tsv", "txt", "tab", "xlsx", "xls", "parquet"],
-                              key="upload_widget")
+
+
+def upload_controls() -> None:
+    upload = st.file_uploader("CSV, TSV, Excel or Parquet",
+                              type=["csv", "tsv", "txt", "tab", "xlsx", "xls", "parquet"], key="upload_widget")
     if upload is not None and st.session_state.get("upload_seen") != (upload.name, upload.size, upload.file_id):
         st.session_state["upload_seen"] = (upload.name, upload.size, upload.file_id)
         shared.read_upload(upload.name, upload.getvalue())
-        st.rerun()
+        st.rerun()  # the frame loads the new data before the page draws
     if st.session_state.get("upload_error"):
         st.error(st.session_state["upload_error"], icon="⚠️")
         if st.session_state.get("upload"):
             st.info(f"Still using the last good file, '{st.session_state['upload']['name']}'.")
-else:
-    shared.bound(st.selectbox, "Example", "example", options=list(EXAMPLES), format_func=lambda k: EXAMPLES[k].title)
-    st.caption(EXAMPLES[shared.settings()["example"]].description)
 
-shared.show_messages(ws)
-if ws.frame is None or ws.roles is None:
-    st.stop()
 
-frame = ws.frame
-st.subheader("Column roles")
-columns = list(frame.columns)
-cols = st.columns(4)
-ROLE_HELP = {"response": "numeric: what is measured", "time": "numeric: when it is measured",
-             "group": "who is measured repeatedly (a person)", "category": "a few levels compared (optional)"}
-for slot, role in zip(cols, ("response", "time", "group", "category")):
-    guessed = getattr(ws.guessed, role)
-    current = getattr(ws.roles, role)
-    options = columns if role != "category" else [urlstate.NO_CATEGORY] + columns
-    shown = current if current is not None else urlstate.NO_CATEGORY
-    with slot:
-        shared.bound(st.selectbox, role.capitalize(), role, options=options, help=ROLE_HELP[role],
-                     to_widget=lambda v, shown=shown: shown,
-                     # Storing None when the choice equals the guess keeps the shared URL short.
-                     from_widget=lambda v, g=guessed if guessed is not None else urlstate.NO_CATEGORY: None if v == g else v)
-
-roles = ws.roles
-try:
-    described = describe_data(frame, roles)
-    data = shared.prepared(ws.data_key, shared.data_spec(shared.model_spec(ws)).with_(random_slope=False), frame)
-except UserInputError as exc:
-    st.error(str(exc), icon="⚠️")
-    st.caption("The data and the other settings are kept; change the roles above.")
-    st.dataframe(frame.head(20), hide_index=True)
-    st.stop()
-
-st.subheader(ws.label)
-m = st.columns(5)
-m[0].metric("Rows", f"{described['rows']:,}")
-m[1].metric("Groups", f"{described['groups']:,}")
-m[2].metric("Observations per group", f"{described['obs_per_group_mean']:.1f}",
-            help=f"min {described['obs_per_group_min']}, max {described['obs_per_group_max']}")
-m[3].metric("Min / max per group", f"{described['obs_per_group_min']} / {described['obs_per_group_max']}")
-m[4].metric("Rows dropped (missing values)", f"{described['rows_dropped']:,}")
-
-left, right = st.columns([3, 2])
-with left:
-    st.markdown("**The first rows**")
-    st.dataframe(frame.head(15), hide_index=False, height=300)
-with right:
-    if described["per_category"] is not None:
-        st.markdown(f"**Per {roles.category}**")
-        st.dataframe(described["per_category"], hide_index=True)
+def source_controls() -> None:
+    shared.bound(st.radio, "Source", "source", options=list(SOURCES), format_func=SOURCES.get, horizontal=True,
+                 resets=shared.DATA_DEPENDENT)
+    source = shared.settings()["source"]
+    if source == "simulate":
+        simulation_controls()
+    elif source == "upload":
+        upload_controls()
     else:
-        st.info("No category column: the model fits one line for all groups.")
+        shared.bound(st.selectbox, "Example", "example", options=list(EXAMPLES),
+                     format_func=lambda k: EXAMPLES[k].title, resets=shared.DATA_DEPENDENT)
+        st.caption(EXAMPLES[shared.settings()["example"]].description)
 
-groups = None
-if data.n_groups > PLOT_GROUPS:
-    groups = sample_groups(data.group_labels, PLOT_GROUPS, seed=0)
-st.plotly_chart(data_plot(data, groups=groups), width="stretch", key="data_plot")
+
+def role_controls(ws) -> None:
+    st.subheader("Column roles")
+    columns = list(ws.frame.columns)
+    for slot, role in zip(st.columns(4), ("response", "time", "group", "category")):
+        guessed = getattr(ws.guessed, role) or urlstate.NO_CATEGORY
+        current = getattr(ws.roles, role) or urlstate.NO_CATEGORY
+        options = columns if role != "category" else [urlstate.NO_CATEGORY] + columns
+        with slot:
+            # Storing None when the choice equals the guess keeps the shared URL short.
+            shared.bound(st.selectbox, role.capitalize(), role, options=options, help=ROLE_HELP[role],
+                         to_widget=lambda v, shown=current: shown,
+                         from_widget=lambda v, g=guessed: None if v == g else v,
+                         resets=("reference", "highlight"))
+
+
+def overview(ws) -> None:
+    frame, roles = ws.frame, ws.roles
+    try:
+        described = describe_data(frame, roles)
+        data = shared.prepared(ws.data_key, shared.data_spec(shared.model_spec(ws)).with_(random_slope=False), frame)
+    except UserInputError as exc:
+        st.error(str(exc), icon="⚠️")
+        st.caption("The data and the other settings are kept; change the roles above.")
+        st.dataframe(frame.head(20), hide_index=True)
+        return
+
+    st.subheader(ws.label)
+    m = st.columns(5)
+    m[0].metric("Rows", f"{described['rows']:,}")
+    m[1].metric("Groups", f"{described['groups']:,}")
+    m[2].metric("Observations per group", f"{described['obs_per_group_mean']:.1f}",
+                help=f"min {described['obs_per_group_min']}, max {described['obs_per_group_max']}")
+    m[3].metric("Min / max per group", f"{described['obs_per_group_min']} / {described['obs_per_group_max']}")
+    m[4].metric("Rows dropped (missing values)", f"{described['rows_dropped']:,}")
+
+    left, right = st.columns([3, 2])
+    with left:
+        st.markdown("**The first rows**")
+        st.dataframe(frame.head(15), height=300)
+    with right:
+        if described["per_category"] is not None:
+            st.markdown(f"**Per {shared.md(roles.category)}**")
+            st.dataframe(described["per_category"], hide_index=True)
+        else:
+            st.info("No category column: the model fits one line for all groups.")
+
+    groups = sample_groups(data.group_labels, PLOT_GROUPS, seed=0) if data.n_groups > PLOT_GROUPS else None
+    st.plotly_chart(data_plot(data, groups=groups), width="stretch", key="data_plot")
+
+
+def main() -> None:
+    ws = st.session_state["workspace"]
+    st.title("Data")
+    source_controls()
+    shared.show_messages(ws)
+    if ws.frame is None or ws.roles is None:
+        return
+    role_controls(ws)
+    overview(ws)
+
+
+shared.require_frame()
+main()

@@ -5,16 +5,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import classic, load_case_frame
+from datasets import CASES, classic, load_case_frame
 from lme4_compare import discrepancies, fit_case
 from mixed_core import ColumnRoles, ModelSpec, prepare
 from mixed_core.fast_engine import fit_fast
 from mixed_core.fitting import fit_ols
 
-import json
-from pathlib import Path
-
-CASES = json.loads((Path(__file__).parent / "data" / "expected.json").read_text())
 
 
 def _id(c):

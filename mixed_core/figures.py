@@ -1,0 +1,760 @@
+"""Plotly figures of the data, the fit, shrinkage, diagnostics and the simulation's truth.
+
+Pages only call these and show the result. Conventions shared by every figure:
+
+* user text (column names, levels, group labels in titles/legends) is HTML-escaped,
+  because plotly renders its strings as a small HTML subset; click data
+  (``customdata``) carries the raw group label;
+* one fixed palette; a category keeps its colour (order of first appearance in the
+  data, so changing the reference level does not repaint);
+* more than :data:`WEBGL_THRESHOLD` points in a figure switches its point traces to
+  ``go.Scattergl``;
+* ``groups=`` draws an explicit subset of groups and the title says what is shown
+  ("200 of 100,000 persons shown (random sample, seed 0)"); nothing is dropped silently.
+"""
+from __future__ import annotations
+
+import html
+from typing import Iterable, Optional, Sequence
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+from scipy import stats
+
+from .design import ModelData
+from .result import Z95
+from .shrinkage import KIND_OWN, group_stats, row_category, shrinkage_table
+
+WEBGL_THRESHOLD = 5000
+# Tableau 10: distinct, print-safe, fixed.
+PALETTE = ("#4E79A7", "#F28E2B", "#E15759", "#76B7B2", "#59A14F",
+           "#EDC948", "#B07AA1", "#FF9DA7", "#9C755F", "#BAB0AC")
+NO_CATEGORY = "(all)"
+MAX_TICK_LABELS = 60
+HOVER_NUM = ":,.6~g"
+
+
+# ---------------------------------------------------------------------------------------------
+# shared helpers
+# ---------------------------------------------------------------------------------------------
+def esc(text) -> str:
+    """User text for a plotly string (plotly.js decodes &lt; &gt; &amp;)."""
+    return html.escape(str(text), quote=False)
+
+
+def plural(name: str) -> str:
+    name = str(name)
+    return name + ("es" if name.lower().endswith(("s", "x", "z", "ch", "sh")) else "s")
+
+
+def scatter_class(n_points: int):
+    """``go.Scattergl`` above the threshold, else ``go.Scatter``."""
+    return go.Scattergl if n_points > WEBGL_THRESHOLD else go.Scatter
+
+
+def levels_of(data: ModelData) -> tuple:
+    return data.levels if data.levels else (NO_CATEGORY,)
+
+
+def category_colors(data: ModelData) -> dict:
+    """level -> colour, by the levels' order of first appearance in the data."""
+    levels = levels_of(data)
+    if data.category_index is None:
+        return {NO_CATEGORY: PALETTE[0]}
+    codes, first = np.unique(data.category_index, return_index=True)
+    by_appearance = codes[np.argsort(first)]
+    return {levels[c]: PALETTE[i % len(PALETTE)] for i, c in enumerate(by_appearance)}
+
+
+def _level_colors(data: ModelData) -> np.ndarray:
+    """Colour per level code (object array in data.levels order)."""
+    cmap = category_colors(data)
+    return np.array([cmap[lev] for lev in levels_of(data)], dtype=object)
+
+
+def rgba(hex_colour: str, alpha: float) -> str:
+    h = hex_colour.lstrip("#")
+    r, g, b = (int(h[i:i + 2], 16) for i in (0, 2, 4))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
+class GroupSample(list):
+    """A list of group labels that remembers how it was chosen; figures print ``description``."""
+
+    def __init__(self, labels: Iterable, description: str):
+        super().__init__(labels)
+        self.description = description
+
+
+def sample_groups(labels: Sequence, k: int, seed: int = 0, must_include: Iterable = ()) -> GroupSample:
+    """A deterministic sample of ``k`` labels (in their original order) that contains every
+    label of ``must_include`` (those count towards ``k``; if they alone exceed ``k`` they
+    are all kept). ``k >= len(labels)`` returns every label. Unknown labels in
+    ``must_include`` raise ValueError."""
+    labels = [str(v) for v in labels]
+    index = pd.Index(labels)
+    must = list(dict.fromkeys(str(v) for v in must_include))
+    must_pos = index.get_indexer(must) if must else np.array([], dtype=np.int64)
+    if (must_pos < 0).any():
+        missing = [m for m, p in zip(must, must_pos) if p < 0]
+        raise ValueError(f"Not among the groups: {', '.join(missing[:5])}"
+                         f"{' ...' if len(missing) > 5 else ''}.")
+    if k >= len(labels):
+        return GroupSample(labels, f"all {len(labels):,}")
+    rest = np.setdiff1d(np.arange(len(labels)), must_pos)
+    n_draw = max(int(k) - len(must_pos), 0)
+    drawn = np.random.default_rng(seed).choice(rest, size=n_draw, replace=False)
+    chosen = np.sort(np.concatenate([must_pos, drawn]).astype(np.int64))
+    how = f"random sample, seed {seed}"
+    if len(must_pos):
+        how += f", including {len(must_pos)} chosen"
+    return GroupSample([labels[i] for i in chosen], how)
+
+
+def group_codes(data: ModelData, labels: Iterable) -> np.ndarray:
+    """Sorted unique codes of ``labels``; unknown labels raise ValueError."""
+    labels = [str(v) for v in labels]
+    if not labels:
+        return np.array([], dtype=np.int64)
+    pos = pd.Index(data.group_labels).get_indexer(labels)
+    if (pos < 0).any():
+        missing = [lab for lab, p in zip(labels, pos) if p < 0]
+        raise ValueError(f"Not among the {plural(data.roles.group)}: {', '.join(missing[:5])}"
+                         f"{' ...' if len(missing) > 5 else ''}.")
+    return np.unique(pos)
+
+
+def _selection(data: ModelData, groups, highlight=()) -> tuple[np.ndarray, str]:
+    """(bool mask over groups to draw, note for the title). Highlighted groups are always drawn."""
+    G = data.n_groups
+    keep = np.zeros(G, dtype=bool)
+    if groups is None:
+        keep[:] = True
+        return keep, ""
+    keep[group_codes(data, groups)] = True
+    hl = group_codes(data, highlight)
+    extra = int((~keep[hl]).sum())
+    keep[hl] = True
+    how = getattr(groups, "description", None) or "selected"
+    if how.startswith("all"):
+        how = ""
+    note = shown_note(data, int(keep.sum()), how)
+    if extra:
+        note += f"; {extra} highlighted added"
+    return keep, note
+
+
+def shown_note(data: ModelData, shown: int, how: str = "") -> str:
+    if shown == data.n_groups and not how:
+        return ""
+    text = f"{shown:,} of {data.n_groups:,} {esc(plural(data.roles.group))} shown"
+    return text + (f" ({esc(how)})" if how else "")
+
+
+def _title(main: str, note: str = "") -> dict:
+    return dict(text=main + (f"<br><sup>{note}</sup>" if note else ""), x=0.01, xanchor="left")
+
+
+def _labels(data: ModelData) -> np.ndarray:
+    return np.asarray(data.group_labels, dtype=object)
+
+
+def _segments(rows: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """Row positions sorted by (group, time), with -1 between groups (None-separated lines)."""
+    gs = g[rows]
+    breaks = np.flatnonzero(gs[1:] != gs[:-1]) + 1
+    return np.insert(rows, breaks, -1)
+
+
+def _take(values: np.ndarray, pos: np.ndarray, fill=np.nan) -> np.ndarray:
+    if values.dtype == object:
+        out = values[np.maximum(pos, 0)].copy()
+        out[pos < 0] = None
+        return out
+    out = values[np.maximum(pos, 0)].astype(float)
+    out[pos < 0] = fill
+    return out
+
+
+def _hover(data: ModelData, what: str = "") -> str:
+    r = data.roles
+    extra = f" ({esc(what)})" if what else ""
+    return (f"{esc(r.group)}: %{{customdata}}<br>{esc(r.time)}: %{{x{HOVER_NUM}}}<br>"
+            f"{esc(r.response)}{extra}: %{{y{HOVER_NUM}}}<extra></extra>")
+
+
+def _sorted_rows(data: ModelData, row_mask: np.ndarray) -> np.ndarray:
+    rows = np.flatnonzero(row_mask)
+    return rows[np.lexsort((data.time[rows], data.group_index[rows]))]
+
+
+def _axes(fig: go.Figure, x: str, y: str) -> go.Figure:
+    fig.update_layout(xaxis_title=esc(x), yaxis_title=esc(y), template="plotly_white",
+                      legend=dict(itemsizing="constant"), margin=dict(t=80))
+    return fig
+
+
+def _legend_title(data: ModelData) -> str:
+    return esc(data.roles.category) if data.roles.category else ""
+
+
+def _level_name(data: ModelData, k: int, prefix: str = "") -> str:
+    if not data.levels:
+        return prefix.rstrip(": ") or f"all {esc(plural(data.roles.group))}"
+    return prefix + esc(data.levels[k])
+
+
+# ---------------------------------------------------------------------------------------------
+# 1. the data
+# ---------------------------------------------------------------------------------------------
+def data_plot(data: ModelData, groups=None) -> go.Figure:
+    """Response over time, each group's points joined, coloured by category
+    (one trace per category, groups separated by gaps)."""
+    keep, note = _selection(data, groups)
+    rows = keep[data.group_index]
+    cat = row_category(data)
+    colors = _level_colors(data)
+    cls = scatter_class(int(rows.sum()))
+    row_labels = _labels(data)[data.group_index]
+    traces = []
+    for k in range(len(levels_of(data))):
+        pos = _segments(_sorted_rows(data, rows & (cat == k)), data.group_index)
+        if not len(pos):
+            continue
+        traces.append(cls(
+            x=_take(data.time, pos), y=_take(data.y, pos), customdata=_take(row_labels, pos),
+            mode="lines+markers", name=_level_name(data, k), legendgroup=str(k),
+            line=dict(color=rgba(colors[k], 0.45), width=1), marker=dict(color=colors[k], size=6),
+            hovertemplate=_hover(data)))
+    r = data.roles
+    main = f"{esc(r.response)} over {esc(r.time)}" + (f" by {esc(r.category)}" if r.category else "")
+    fig = go.Figure(data=traces, layout=dict(title=_title(main, note), legend_title_text=_legend_title(data)))
+    return _axes(fig, r.time, r.response)
+
+
+# ---------------------------------------------------------------------------------------------
+# 2. the population lines
+# ---------------------------------------------------------------------------------------------
+def line_contrasts(data: ModelData) -> tuple[np.ndarray, np.ndarray]:
+    """(C_intercept, C_slope), each (levels x p): the rows that turn beta into each level's
+    intercept and slope (the same contrasts as ``MixedResult.lines()``)."""
+    names = list(data.term_names)
+    r = data.roles
+    L, p = len(levels_of(data)), len(names)
+    ci, cs = np.zeros((L, p)), np.zeros((L, p))
+    ci[:, 0] = 1.0
+    cs[:, names.index(r.time)] = 1.0
+    for k, lev in enumerate(data.levels[1:], start=1):
+        ci[k, names.index(f"{r.category}[T.{lev}]")] = 1.0
+        cs[k, names.index(f"{r.time}:{r.category}[T.{lev}]")] = 1.0
+    return ci, cs
+
+
+def time_grid(lo: float, hi: float, n: int = 50) -> np.ndarray:
+    """Times from lo to hi; reaches out to 0 (where the intercept lives) when 0 lies within
+    10% of the span outside the range, and contains 0 exactly when it is inside."""
+    span = hi - lo
+    if 0 < lo <= 0.1 * span:
+        lo = 0.0
+    elif -0.1 * span <= hi < 0:
+        hi = 0.0
+    grid = np.linspace(lo, hi, n)
+    return np.union1d(grid, [0.0]) if lo <= 0 <= hi else grid
+
+
+def line_band(beta: np.ndarray, cov: np.ndarray, ci: np.ndarray, cs: np.ndarray, grid: np.ndarray):
+    """(fit, se) of intercept + slope*t on ``grid``: se = sqrt(c' V c), c = ci + t cs."""
+    C = ci[None, :] + grid[:, None] * cs[None, :]
+    return C @ beta, np.sqrt(np.einsum("ij,jk,ik->i", C, cov, C))
+
+
+def _level_time_ranges(data: ModelData) -> list[tuple[float, float]]:
+    cat = row_category(data)
+    out = []
+    for k in range(len(levels_of(data))):
+        t = data.time[cat == k]
+        out.append((float(t.min()), float(t.max())) if len(t) else (float(data.time.min()), float(data.time.max())))
+    return out
+
+
+def category_lines_plot(result, ols=None, show_ols: bool = True, groups=None) -> go.Figure:
+    """The data (light markers), each category's population line with its 95% confidence
+    band, and the OLS lines (dashed) when ``ols`` is given and ``show_ols``."""
+    data = result.data
+    keep, note = _selection(data, groups)
+    rows = keep[data.group_index]
+    cat = row_category(data)
+    colors = _level_colors(data)
+    cls = scatter_class(int(rows.sum()))
+    labels = _labels(data)
+    ci, cs = line_contrasts(data)
+    beta, cov = result.fe_estimate, result.fe_cov_for_lines()
+    traces = []
+    for k, (lo, hi) in enumerate(_level_time_ranges(data)):
+        sel = np.flatnonzero(rows & (cat == k))
+        traces.append(cls(
+            x=data.time[sel], y=data.y[sel], customdata=labels[data.group_index[sel]], mode="markers",
+            name=_level_name(data, k), legendgroup=str(k), marker=dict(color=rgba(colors[k], 0.35), size=6),
+            hovertemplate=_hover(data)))
+        grid = time_grid(lo, hi)
+        fit, se = line_band(beta, cov, ci[k], cs[k], grid)
+        traces.append(go.Scatter(
+            x=np.r_[grid, grid[::-1]], y=np.r_[fit + Z95 * se, (fit - Z95 * se)[::-1]], fill="toself",
+            fillcolor=rgba(colors[k], 0.2), line=dict(width=0), hoverinfo="skip", legendgroup=str(k),
+            name=_level_name(data, k, "95% CI: "), showlegend=False))
+        traces.append(go.Scatter(
+            x=grid, y=fit, mode="lines", line=dict(color=colors[k], width=3), legendgroup=str(k),
+            name=_level_name(data, k, "mixed model: "),
+            hovertemplate=f"{esc(data.roles.time)}: %{{x{HOVER_NUM}}}<br>{esc(data.roles.response)}: "
+                          f"%{{y{HOVER_NUM}}} ± %{{customdata{HOVER_NUM}}} (95% CI)<extra>%{{fullData.name}}</extra>",
+            customdata=Z95 * se))
+        if ols is not None and show_ols:
+            ofit, _ = line_band(ols.fe_estimate, ols.fe_cov, ci[k], cs[k], grid)
+            traces.append(go.Scatter(
+                x=grid, y=ofit, mode="lines", line=dict(color=colors[k], width=2, dash="dash"),
+                legendgroup=str(k), name=_level_name(data, k, "OLS: ")))
+    r = data.roles
+    main = (f"Population lines of {esc(r.response)}" + (f" by {esc(r.category)}" if r.category else "")
+            + " with 95% confidence bands" + (" (dashed: OLS)" if ols is not None and show_ols else ""))
+    fig = go.Figure(data=traces, layout=dict(title=_title(main, note), legend_title_text=_legend_title(data)))
+    return _axes(fig, r.time, r.response)
+
+
+# ---------------------------------------------------------------------------------------------
+# 3. each group's predicted line
+# ---------------------------------------------------------------------------------------------
+def person_lines_plot(result, groups=None, highlight=()) -> go.Figure:
+    """Each group's predicted line (fixed effects + BLUPs, over the group's own time range)
+    over its points. Highlighted groups are drawn on top and thicker, the rest faded.
+    Every point carries the group label in ``customdata``."""
+    data = result.data
+    keep, note = _selection(data, groups, highlight)
+    hl = group_codes(data, highlight)
+    is_hl = np.zeros(data.n_groups, dtype=bool)
+    is_hl[hl] = True
+    rows = keep[data.group_index]
+    cls = scatter_class(2 * int(rows.sum()))
+    colors = _level_colors(data)
+    cat = row_category(data)
+    labels = _labels(data)
+    row_labels = labels[data.group_index]
+    fitted = np.asarray(result.fitted)
+    fade = 0.25 if len(hl) else 0.8
+    traces = []
+
+    def pair(pos, colour, name, group, width, size, alpha, showlegend=True):
+        common = dict(legendgroup=group, customdata=_take(row_labels, pos))
+        return [
+            cls(x=_take(data.time, pos), y=_take(fitted, pos), mode="lines", name=name, showlegend=showlegend,
+                line=dict(color=rgba(colour, alpha), width=width), hovertemplate=_hover(data, "model"), **common),
+            cls(x=_take(data.time, pos), y=_take(data.y, pos), mode="markers", name=name, showlegend=False,
+                marker=dict(color=rgba(colour, alpha), size=size), hovertemplate=_hover(data), **common)]
+
+    for k in range(len(levels_of(data))):
+        pos = _segments(_sorted_rows(data, rows & ~is_hl[data.group_index] & (cat == k)), data.group_index)
+        if len(pos):
+            traces += pair(pos, colors[k], _level_name(data, k), str(k), 1.5, 5, fade)
+    st = group_stats(data)
+    for code in hl:
+        pos = _sorted_rows(data, data.group_index == code)
+        traces += pair(pos, colors[st.category[code]], esc(labels[code]), f"hl-{code}", 4, 10, 1.0)
+    r = data.roles
+    main = f"Each {esc(r.group)}'s predicted line (fixed effects + BLUPs) over their {esc(r.response)}"
+    if len(hl) and "highlighted" not in note:
+        note = (note + "; " if note else "") + f"{len(hl)} highlighted"
+    fig = go.Figure(data=traces, layout=dict(title=_title(main, note), legend_title_text=_legend_title(data),
+                                             clickmode="event+select"))
+    return _axes(fig, r.time, r.response)
+
+
+# ---------------------------------------------------------------------------------------------
+# 4. caterpillar plot of the BLUPs
+# ---------------------------------------------------------------------------------------------
+def _which_column(result, which: str) -> int:
+    if which not in ("intercept", "slope"):
+        raise ValueError(f"which must be 'intercept' or 'slope', not {which!r}.")
+    if which == "slope" and not result.random_slope:
+        raise ValueError("The model has no random slope, so there are no slope BLUPs; switch the random slope on.")
+    return 0 if which == "intercept" else 1
+
+
+def caterpillar_plot(result, which: str = "intercept", groups=None, highlight=(),
+                     extremes: Optional[int] = None) -> go.Figure:
+    """BLUPs sorted, with 95% intervals (±1.96 x conditional SE). ``extremes=k`` shows the k
+    lowest and k highest (of ``groups`` if given) plus the highlighted ones."""
+    data = result.data
+    j = _which_column(result, which)
+    values, se = np.asarray(result.blups)[:, j], np.asarray(result.blup_se)[:, j]
+    keep, note = _selection(data, groups)
+    hl = group_codes(data, highlight)
+    candidates = np.flatnonzero(keep)
+    if extremes is not None and 2 * int(extremes) < len(candidates):
+        k = int(extremes)
+        ranked = candidates[np.argsort(values[candidates], kind="stable")]
+        shown = np.zeros(data.n_groups, dtype=bool)
+        shown[np.r_[ranked[:k], ranked[-k:]]] = True
+        pool = note.replace(" shown", "") if note else f"{len(candidates):,} {esc(plural(data.roles.group))}"
+        note = f"the {k} lowest and {k} highest of {pool}"
+    else:
+        shown = keep.copy()
+    extra = int((~shown[hl]).sum())
+    shown[hl] = True
+    if extra:
+        note = (note + "; " if note else "") + f"{extra} highlighted added"
+    codes = np.flatnonzero(shown)
+    codes = codes[np.argsort(values[codes], kind="stable")]
+    cls = scatter_class(len(codes))
+    labels = _labels(data)
+    colors = _level_colors(data)
+    st = group_stats(data)
+    is_hl = np.isin(codes, hl)
+    r = data.roles
+    hover = (f"{esc(r.group)}: %{{customdata}}<br>{which}: %{{x{HOVER_NUM}}} ± %{{text}} (95%)"
+             "<extra></extra>")
+    half = lambda c: [f"{v:,.4g}" for v in Z95 * se[c]]
+    traces = []
+    for k in range(len(levels_of(data))):
+        c = codes[(st.category[codes] == k) & ~is_hl]
+        if len(c):
+            traces.append(cls(
+                x=values[c], y=labels[c], customdata=labels[c], mode="markers", name=_level_name(data, k),
+                marker=dict(color=colors[k], size=6), error_x=dict(type="data", array=Z95 * se[c], thickness=1),
+                text=half(c), hovertemplate=hover))
+    if is_hl.any():
+        c = codes[is_hl]
+        traces.append(cls(
+            x=values[c], y=labels[c], customdata=labels[c], mode="markers", name="highlighted",
+            marker=dict(color=colors[st.category[c]].tolist(), size=12, symbol="diamond",
+                        line=dict(color="black", width=2)),
+            error_x=dict(type="data", array=Z95 * se[c], thickness=2), text=half(c), hovertemplate=hover))
+    unit = (f"{esc(r.response)} at {esc(r.time)} = 0" if j == 0 else f"{esc(r.response)} per unit of {esc(r.time)}")
+    main = f"{esc(r.group)} random {which}s (BLUPs, {unit}) with 95% intervals"
+    fig = go.Figure(data=traces, layout=dict(title=_title(main, note), legend_title_text=_legend_title(data),
+                                             height=int(min(max(350, 14 * len(codes) + 150), 1600)),
+                                             clickmode="event+select"))
+    fig.add_vline(x=0, line=dict(color="grey", dash="dot"))
+    fig.update_yaxes(type="category", categoryorder="array", categoryarray=labels[codes].tolist(),
+                     showticklabels=len(codes) <= MAX_TICK_LABELS)
+    return _axes(fig, f"deviation from the category's {which}", f"{r.group} (sorted)")
+
+
+# ---------------------------------------------------------------------------------------------
+# 5. shrinkage
+# ---------------------------------------------------------------------------------------------
+def _view_range(spread: np.ndarray, always: np.ndarray, q: float = 0.05) -> tuple[list, int]:
+    """An axis range containing ``always`` and the central part of ``spread``; how many of
+    ``spread`` fall outside."""
+    spread = spread[np.isfinite(spread)]
+    always = always[np.isfinite(always)]
+    parts = [always] + ([np.quantile(spread, [q, 1 - q])] if len(spread) else [])
+    allv = np.concatenate(parts)
+    lo, hi = float(allv.min()), float(allv.max())
+    pad = 0.05 * (hi - lo or abs(hi) or 1.0)
+    lo, hi = lo - pad, hi + pad
+    return [lo, hi], int(((spread < lo) | (spread > hi)).sum())
+
+
+def shrinkage_plot(result, groups=None, highlight=()) -> go.Figure:
+    """From each group's own estimate (no pooling, open marker) to the model's (partial
+    pooling, arrow head), with each category's population value (complete pooling) marked.
+    With random slopes in intercept-slope space, otherwise intercepts only, one row per group."""
+    table = shrinkage_table(result)
+    data = result.data
+    keep, note = _selection(data, groups, highlight)
+    draw = _shrinkage_2d if result.random_slope else _shrinkage_1d
+    return draw(result, table, keep, group_codes(data, highlight), note)
+
+
+def _arrow_xy(x0, x1):
+    """[x0, x1, None] per item, flattened."""
+    out = np.full(3 * len(x0), np.nan)
+    out[0::3], out[1::3] = x0, x1
+    return out
+
+
+def _arrow_labels(labels):
+    out = np.empty(3 * len(labels), dtype=object)
+    out[0::3], out[1::3] = labels, labels
+    return out
+
+
+def _arrow_trace(cls, x0, x1, y0, y1, labels, colour, name, width, own_symbol, hover, **kw):
+    n = len(x0)
+    gl = cls is go.Scattergl
+    symbols = np.tile([own_symbol, "circle" if gl else "arrow", "circle"], n)
+    marker = dict(color=colour, size=np.tile([8, 11, 0], n), symbol=symbols)
+    if not gl:
+        marker["angleref"] = "previous"
+    return cls(x=_arrow_xy(x0, x1), y=_arrow_xy(y0, y1) if y1 is not None else _arrow_labels(y0),
+               customdata=_arrow_labels(labels), mode="lines+markers", name=name,
+               line=dict(color=colour, width=width), marker=marker, hovertemplate=hover, **kw)
+
+
+def _outside_note(fig: go.Figure, outside: int, why: str = "") -> None:
+    if outside:
+        fig.add_annotation(text=f"{outside:,} own estimates lie outside this view{why}; use Autoscale in the "
+                                "toolbar to see them.", xref="paper", yref="paper", x=0, y=0, yanchor="top",
+                           yshift=-55, showarrow=False, xanchor="left")
+        fig.update_layout(margin=dict(b=100))
+
+
+def _shrinkage_2d(result, table, keep, hl, note) -> go.Figure:
+    data = result.data
+    r = data.roles
+    colors = _level_colors(data)
+    cat = group_stats(data).category
+    own = (table["kind"] == KIND_OWN).to_numpy()
+    is_hl = np.zeros(data.n_groups, dtype=bool)
+    is_hl[hl] = True
+    labels = _labels(data)
+    oi, os_ = table["own_intercept"].to_numpy(), table["own_slope"].to_numpy()
+    oic = table["own_intercept_category_slope"].to_numpy()
+    pi, ps = table["partial_intercept"].to_numpy(), table["partial_slope"].to_numpy()
+    qi, qs = table["pooled_intercept"].to_numpy(), table["pooled_slope"].to_numpy()
+    cls = scatter_class(2 * int(keep.sum()))
+    hover = (f"{esc(r.group)}: %{{customdata}}<br>intercept: %{{x{HOVER_NUM}}}<br>slope: %{{y{HOVER_NUM}}}"
+             "<extra>%{fullData.name}</extra>")
+    fade = 0.35 if len(hl) else 0.9
+    traces = []
+    for k in range(len(levels_of(data))):
+        c = np.flatnonzero(keep & own & ~is_hl & (cat == k))
+        if len(c):
+            traces.append(_arrow_trace(cls, oi[c], pi[c], os_[c], ps[c], labels[c], rgba(colors[k], fade),
+                                       _level_name(data, k), 1, "circle-open", hover, legendgroup=str(k)))
+    for kind in table["kind"].unique():
+        if kind == KIND_OWN:
+            continue
+        c = np.flatnonzero(keep & (table["kind"] == kind).to_numpy() & ~is_hl)
+        if len(c):  # own intercept at the category's slope: no own slope exists
+            tr = _arrow_trace(cls, oic[c], pi[c], qs[c], ps[c], labels[c], "rgba(90,90,90,0.6)",
+                              f"{kind}: own intercept at the category's slope", 1, "diamond-open", hover)
+            tr.marker.color = np.repeat(colors[cat[c]], 3).tolist()
+            tr.line.dash = "dot"
+            traces.append(tr)
+    for code in hl:
+        x0, y0 = (oi[code], os_[code]) if own[code] else (oic[code], qs[code])
+        traces.append(_arrow_trace(cls, [x0], [pi[code]], [y0], [ps[code]], labels[[code]], colors[cat[code]],
+                                   esc(labels[code]), 4, "circle-open" if own[code] else "diamond-open", hover))
+    lv = np.arange(len(levels_of(data)))
+    li, ls = result.lines()["intercept"].to_numpy(), result.lines()["slope"].to_numpy()
+    traces.append(go.Scatter(
+        x=li, y=ls, mode="markers", name="category's population line (complete pooling)",
+        customdata=np.asarray(levels_of(data), dtype=object), marker=dict(
+            color=colors[lv].tolist(), size=18, symbol="x", line=dict(color="black", width=1.5)),
+        hovertemplate=f"{esc(r.category or 'all')}: %{{customdata}}<br>intercept: %{{x{HOVER_NUM}}}<br>"
+                      f"slope: %{{y{HOVER_NUM}}}<extra></extra>"))
+    sel = keep & own
+    xr, _ = _view_range(oi[sel], np.r_[pi[keep], oic[keep], li])
+    yr, _ = _view_range(os_[sel], np.r_[ps[keep], ls])
+    outside = int((sel & ((oi < xr[0]) | (oi > xr[1]) | (os_ < yr[0]) | (os_ > yr[1]))).sum())
+    fig = go.Figure(data=traces, layout=dict(
+        title=_title(f"Shrinkage: own lines (open) → the model's estimates (arrows) of each "
+                     f"{esc(r.group)}'s intercept and slope", note),
+        legend_title_text=_legend_title(data), clickmode="event+select"))
+    fig.update_xaxes(range=xr)
+    fig.update_yaxes(range=yr)
+    _outside_note(fig, outside, " (few points, short time span)")
+    return _axes(fig, f"intercept ({r.response} at {r.time} = 0)", f"slope ({r.response} per unit of {r.time})")
+
+
+def _shrinkage_1d(result, table, keep, hl, note) -> go.Figure:
+    data = result.data
+    r = data.roles
+    colors = _level_colors(data)
+    cat = group_stats(data).category
+    labels = _labels(data)
+    own = table["own_intercept_category_slope"].to_numpy()
+    part = table["partial_intercept"].to_numpy()
+    one = (table["n_obs"] == 1).to_numpy()
+    is_hl = np.zeros(data.n_groups, dtype=bool)
+    is_hl[hl] = True
+    codes = np.flatnonzero(keep)
+    codes = codes[np.lexsort((own[codes], cat[codes]))]   # by category, then own estimate
+    cls = scatter_class(2 * len(codes))
+    fade = 0.35 if len(hl) else 0.9
+    hover = (f"{esc(r.group)}: %{{customdata}}<br>intercept: %{{x{HOVER_NUM}}}<extra>%{{fullData.name}}</extra>")
+    traces = []
+    li = result.lines()["intercept"].to_numpy()
+    for k in range(len(levels_of(data))):
+        c = codes[(cat[codes] == k)]
+        if not len(c):
+            continue
+        rest = c[~is_hl[c]]
+        if len(rest):
+            tr = _arrow_trace(cls, own[rest], part[rest], labels[rest], None, labels[rest], rgba(colors[k], fade),
+                              _level_name(data, k), 1, "circle-open", hover, legendgroup=str(k))
+            tr.marker.symbol = np.where(np.repeat(one[rest], 3) & (np.arange(3 * len(rest)) % 3 == 0),
+                                        "diamond-open", np.asarray(tr.marker.symbol, dtype=object)).tolist()
+            traces.append(tr)
+        traces.append(go.Scatter(
+            x=[li[k], li[k]], y=[labels[c[0]], labels[c[-1]]], mode="lines", legendgroup=str(k),
+            line=dict(color=colors[k], width=3, dash="dash"), name=_level_name(data, k, "population: "),
+            hovertemplate=f"population intercept: %{{x{HOVER_NUM}}}<extra></extra>"))
+    for code in hl:
+        traces.append(_arrow_trace(cls, [own[code]], [part[code]], labels[[code]], None, labels[[code]],
+                                   colors[cat[code]], esc(labels[code]), 4,
+                                   "diamond-open" if one[code] else "circle-open", hover))
+    if one[keep].any():
+        traces.append(go.Scatter(x=[None], y=[None], mode="markers", name="intercept only (1 point)",
+                                 marker=dict(symbol="diamond-open", color="grey", size=9)))
+    xr, _ = _view_range(own[keep], np.r_[part[keep], li])
+    outside = int(((own[keep] < xr[0]) | (own[keep] > xr[1])).sum())
+    fig = go.Figure(data=traces, layout=dict(
+        title=_title(f"Shrinkage: each {esc(r.group)}'s own intercept (open, at the category's slope) → "
+                     "the model's (arrow)", note),
+        legend_title_text=_legend_title(data), clickmode="event+select",
+        height=int(min(max(400, 12 * len(codes) + 150), 1600))))
+    fig.update_xaxes(range=xr)
+    fig.update_yaxes(type="category", categoryorder="array", categoryarray=labels[codes].tolist(),
+                     showticklabels=len(codes) <= MAX_TICK_LABELS)
+    _outside_note(fig, outside)
+    return _axes(fig, f"intercept ({r.response} at {r.time} = 0)", r.group)
+
+
+# ---------------------------------------------------------------------------------------------
+# 6. diagnostics
+# ---------------------------------------------------------------------------------------------
+def _binned_means(x: np.ndarray, y: np.ndarray, bins: int = 20):
+    if len(x) < 2 * bins:
+        bins = max(len(x) // 5, 1)
+    edges = np.unique(np.quantile(x, np.linspace(0, 1, bins + 1)))
+    if len(edges) < 2:
+        return np.array([]), np.array([])
+    idx = np.clip(np.searchsorted(edges, x, side="right") - 1, 0, len(edges) - 2)
+    n = np.bincount(idx, minlength=len(edges) - 1)
+    ok = n > 0
+    return (np.bincount(idx, x, len(edges) - 1)[ok] / n[ok]), (np.bincount(idx, y, len(edges) - 1)[ok] / n[ok])
+
+
+def residuals_vs_fitted_plot(result) -> go.Figure:
+    """Residuals (response - fitted with BLUPs) against fitted values, coloured by category,
+    with a zero line and the residuals' mean in 20 bins of the fitted values (a curve shows)."""
+    data = result.data
+    fitted, resid = np.asarray(result.fitted), np.asarray(result.residuals)
+    cat = row_category(data)
+    colors = _level_colors(data)
+    cls = scatter_class(data.n_obs)
+    labels = _labels(data)[data.group_index]
+    r = data.roles
+    hover = (f"{esc(r.group)}: %{{customdata}}<br>fitted: %{{x{HOVER_NUM}}}<br>residual: %{{y{HOVER_NUM}}}"
+             "<extra></extra>")
+    traces = []
+    for k in range(len(levels_of(data))):
+        sel = cat == k
+        traces.append(cls(x=fitted[sel], y=resid[sel], customdata=labels[sel], mode="markers",
+                          name=_level_name(data, k), marker=dict(color=rgba(colors[k], 0.6), size=6),
+                          hovertemplate=hover))
+    bx, by = _binned_means(fitted, resid)
+    traces.append(go.Scatter(x=bx, y=by, mode="lines+markers", name="mean residual (binned)",
+                             line=dict(color="black", width=2)))
+    fig = go.Figure(data=traces, layout=dict(
+        title=_title(f"Residuals vs fitted values of {esc(r.response)}",
+                     "look for: no funnel (spread growing with the fitted value), no curve in the binned means"),
+        legend_title_text=_legend_title(data)))
+    fig.add_hline(y=0, line=dict(color="grey", dash="dash"))
+    return _axes(fig, f"fitted {r.response} (with BLUPs)", "residual")
+
+
+def qq_plot(values, title: str) -> go.Figure:
+    """Normal QQ plot: ordered values against normal quantiles, with the least-squares
+    reference line (``scipy.stats.probplot``). ``title`` is user text and is escaped."""
+    values = np.asarray(values, dtype=float)
+    finite = values[np.isfinite(values)]
+    (osm, osr), (slope, intercept, _) = stats.probplot(finite, dist="norm")
+    cls = scatter_class(len(osm))
+    ends = np.array([osm.min(), osm.max()]) if len(osm) else np.array([])
+    dropped = len(values) - len(finite)
+    fig = go.Figure(data=[
+        cls(x=osm, y=osr, mode="markers", name="values", marker=dict(color=PALETTE[0], size=5),
+            hovertemplate=f"normal quantile: %{{x:.3f}}<br>value: %{{y{HOVER_NUM}}}<extra></extra>"),
+        go.Scatter(x=ends, y=intercept + slope * ends, mode="lines", name="reference line",
+                   line=dict(color="black", dash="dash"))],
+        layout=dict(title=_title(esc(title), "look for: points along the line; bent ends mean heavy or light tails"
+                                 + (f"; {dropped} non-finite values not drawn" if dropped else ""))))
+    return _axes(fig, "theoretical normal quantile", "ordered values")
+
+
+def diagnostics_sentences(result) -> list[str]:
+    """What to look for in the residual plots, with this fit's numbers."""
+    resid = np.asarray(result.residuals)
+    fitted = np.asarray(result.fitted)
+    n = len(resid)
+    std = resid / np.sqrt(result.residual_var)
+    skew = float(stats.skew(resid))
+    kurt = float(stats.kurtosis(resid))
+    beyond = float(np.mean(np.abs(std) > 3))
+    out = [
+        f"Residuals vs fitted: look for an even band around zero, with no funnel and no curve.",
+        f"Skewness of the residuals: {skew:.2f} (0 for a symmetric distribution; beyond ±1 is clearly skewed).",
+        f"Excess kurtosis: {kurt:.2f} (0 for a normal distribution; large positive values mean heavy tails).",
+        f"{beyond:.1%} of the standardized residuals lie beyond ±3 ({int(round(beyond * n))} of {n:,}); "
+        f"about 0.3% would for normal residuals.",
+    ]
+    if n > 10:
+        rho = float(stats.spearmanr(fitted, np.abs(resid)).statistic)
+        out.append(f"Rank correlation of the residuals' size with the fitted values: {rho:.2f} "
+                   f"({'a funnel: the spread changes with the fitted value' if abs(rho) > 0.3 else 'no clear funnel'}).")
+        z = (fitted - fitted.mean()) / (fitted.std() or 1.0)
+        X = np.column_stack([np.ones(n), z, z * z])
+        coef, *_ = np.linalg.lstsq(X, resid, rcond=None)
+        r2 = 1 - np.sum((resid - X @ coef) ** 2) / max(np.sum((resid - resid.mean()) ** 2), 1e-300)
+        out.append(f"A quadratic in the fitted values explains {r2:.1%} of the residuals' variance "
+                   f"({'a curve: consider a nonlinear time trend' if r2 > 0.05 else 'no clear curve'}).")
+    out.append("QQ plots: the points should follow the reference line; ends bending away mean heavier or "
+               "lighter tails than normal.")
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# 7. the simulation's truth
+# ---------------------------------------------------------------------------------------------
+def match_truth_offsets(result, truth) -> tuple[np.ndarray, pd.DataFrame]:
+    """(codes of the result's groups that the truth knows, their rows of truth.offsets)."""
+    offsets = truth.offsets
+    labels = offsets.iloc[:, 0].astype(str)
+    pos = pd.Index(labels).get_indexer(list(result.data.group_labels))
+    codes = np.flatnonzero(pos >= 0)
+    if not len(codes):
+        raise ValueError("None of the fitted groups is in the simulation's truth; was this data simulated?")
+    return codes, offsets.iloc[pos[codes]].reset_index(drop=True)
+
+
+def truth_blups_plot(result, truth, groups=None) -> go.Figure:
+    """True personal offsets (x) against the BLUPs (y), with y = x; an intercept panel and,
+    with random slopes, a slope panel. Points below the diagonal's steepness show shrinkage."""
+    data = result.data
+    codes, off = match_truth_offsets(result, truth)
+    missing = data.n_groups - len(codes)
+    keep, note = _selection(data, groups)
+    sel = keep[codes]
+    codes, off = codes[sel], off[sel]
+    panels = [("intercept", "intercept_offset", 0)] + ([("slope", "slope_offset", 1)] if result.random_slope else [])
+    fig = make_subplots(rows=1, cols=len(panels), subplot_titles=[
+        f"{name}: r = {np.corrcoef(off[col], np.asarray(result.blups)[codes, j])[0, 1]:.2f}"
+        if len(codes) > 2 else name for name, col, j in panels])
+    cat = group_stats(data).category[codes]
+    colors = _level_colors(data)
+    labels = _labels(data)[codes]
+    cls = scatter_class(len(codes) * len(panels))
+    r = data.roles
+    for p, (name, col, j) in enumerate(panels, start=1):
+        x, y = off[col].to_numpy(float), np.asarray(result.blups)[codes, j]
+        for k in range(len(levels_of(data))):
+            s = cat == k
+            if s.any():
+                fig.add_trace(cls(x=x[s], y=y[s], customdata=labels[s], mode="markers", name=_level_name(data, k),
+                                  legendgroup=str(k), showlegend=p == 1, marker=dict(color=colors[k], size=6),
+                                  hovertemplate=f"{esc(r.group)}: %{{customdata}}<br>true: %{{x{HOVER_NUM}}}<br>"
+                                                f"BLUP: %{{y{HOVER_NUM}}}<extra></extra>"), row=1, col=p)
+        ends = [float(min(x.min(), y.min())), float(max(x.max(), y.max()))] if len(x) else []
+        fig.add_trace(go.Scatter(x=ends, y=ends, mode="lines", name="y = x", showlegend=p == 1,
+                                 line=dict(color="black", dash="dash")), row=1, col=p)
+        fig.update_xaxes(title_text=f"true {name} offset", row=1, col=p)
+        fig.update_yaxes(title_text=f"BLUP ({name})", row=1, col=p)
+    if missing:
+        note = (note + "; " if note else "") + f"{missing:,} groups not in the truth"
+    fig.update_layout(title=_title(f"True {esc(r.group)} offsets vs the model's BLUPs", note),
+                      template="plotly_white", legend_title_text=_legend_title(data), margin=dict(t=100))
+    return fig

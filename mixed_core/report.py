@@ -1,0 +1,197 @@
+"""Downloads: CSV tables and a self-contained, offline HTML report.
+
+Column names, levels and group labels are user data: everything user-written that
+goes into the HTML passes through ``html.escape``.
+"""
+from __future__ import annotations
+
+import html
+import math
+from datetime import datetime, timezone
+from typing import Mapping, Optional
+from urllib.parse import urlparse
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from .shrinkage import group_stats
+from .summary import lines_sentences
+
+
+# ---------------------------------------------------------------------------------------------
+# tables
+# ---------------------------------------------------------------------------------------------
+def variance_components_frame(result) -> pd.DataFrame:
+    """Long format: component, statistic (variance / sd / covariance / correlation), value."""
+    r = result.data.roles
+    rows = [(f"{r.group} intercept", "variance", result.re_cov[0, 0]),
+            (f"{r.group} intercept", "sd", math.sqrt(max(result.re_cov[0, 0], 0.0)))]
+    if result.random_slope:
+        rows += [(f"{r.group} slope ({r.time})", "variance", result.re_cov[1, 1]),
+                 (f"{r.group} slope ({r.time})", "sd", math.sqrt(max(result.re_cov[1, 1], 0.0))),
+                 (f"{r.group} intercept-slope", "covariance", result.re_cov[0, 1]),
+                 (f"{r.group} intercept-slope", "correlation", result.intercept_slope_corr)]
+    rows += [("Residual", "variance", result.residual_var),
+             ("Residual", "sd", math.sqrt(max(result.residual_var, 0.0)))]
+    return pd.DataFrame(rows, columns=["component", "statistic", "value"]).astype({"value": float})
+
+
+def blups_frame(result) -> pd.DataFrame:
+    """Per group: its category, n_obs, the BLUPs with SEs, and the group's own line
+    (the category's fixed effects + BLUPs). Columns named by the user's group/category."""
+    data = result.data
+    r = data.roles
+    re = result.random_effects().reset_index()
+    out = pd.DataFrame({r.group: re["group"]})
+    lines = result.lines()
+    cat = group_stats(data).category
+    if r.category:
+        out[r.category] = np.asarray(data.levels, dtype=object)[cat]
+    out["n_obs"] = re["n_obs"].to_numpy()
+    for col in ("intercept", "intercept_se", "slope", "slope_se"):
+        if col in re:
+            out[f"blup_{col}"] = re[col].to_numpy()
+    out["line_intercept"] = lines["intercept"].to_numpy()[cat] + re["intercept"].to_numpy()
+    out["line_slope"] = lines["slope"].to_numpy()[cat] + (re["slope"].to_numpy() if result.random_slope else 0.0)
+    return out
+
+
+def fixed_effects_csv(result) -> str:
+    return result.fixed_effects().to_csv()
+
+
+def variance_components_csv(result) -> str:
+    return variance_components_frame(result).to_csv(index=False)
+
+
+def blups_csv(result) -> str:
+    return blups_frame(result).to_csv(index=False)
+
+
+def data_csv(frame: pd.DataFrame) -> str:
+    """The table as loaded (index left out), at full precision."""
+    return frame.to_csv(index=False)
+
+
+def comparison_frame(result, ols) -> pd.DataFrame:
+    """Mixed vs OLS fixed effects side by side, with the SE ratio."""
+    fe, ofe = result.fixed_effects(), ols.fixed_effects()
+    out = pd.DataFrame({"mixed_estimate": fe["estimate"], "mixed_se": fe["std_error"],
+                        "ols_estimate": ofe["estimate"], "ols_se": ofe["std_error"]})
+    out["se_ratio_ols_to_mixed"] = out["ols_se"] / out["mixed_se"]
+    return out
+
+
+def fit_statistics(result, ols=None) -> pd.DataFrame:
+    d = result.data
+    sizes = d.group_sizes()
+    rows = [("observations used", d.n_obs), ("rows dropped (missing values)", d.n_dropped),
+            (f"groups ({d.roles.group})", d.n_groups),
+            ("group size min / mean / max", f"{sizes.min()} / {sizes.mean():.1f} / {sizes.max()}"),
+            ("method", result.method), ("engine", f"{result.engine} ({result.health.optimizer})"),
+            ("converged", "yes" if result.converged else "no"), ("singular", "yes" if result.singular else "no"),
+            ("log-likelihood", result.loglik), ("AIC", result.aic), ("BIC", result.bic), ("ICC", result.icc)]
+    if ols is not None:
+        rows += [("OLS log-likelihood", ols.loglik), ("OLS AIC", ols.aic), ("OLS BIC", ols.bic),
+                 ("OLS R-squared", ols.r_squared)]
+    return pd.DataFrame(rows, columns=["statistic", "value"]).set_index("statistic")
+
+
+# ---------------------------------------------------------------------------------------------
+# HTML
+# ---------------------------------------------------------------------------------------------
+def fmt_number(v) -> str:
+    """The number format of the report's tables (tests use it too)."""
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return ""
+    if isinstance(v, (bool, np.bool_)):
+        return "yes" if v else "no"
+    if isinstance(v, (int, np.integer)):
+        return f"{int(v):,}"
+    if isinstance(v, (float, np.floating)):
+        v = float(v)
+        if v != 0 and (abs(v) >= 1e9 or abs(v) < 1e-3):
+            return f"{v:.4e}"
+        return f"{v:,.3f}"
+    return str(v)
+
+
+def fmt_p(p) -> str:
+    return "" if p is None or not np.isfinite(p) else ("<0.001" if p < 0.001 else f"{p:.3f}")
+
+
+def table_html(df: pd.DataFrame, index: bool = True, formats: Optional[Mapping] = None) -> str:
+    """A <table> with every header, index label and cell escaped."""
+    formats = formats or {}
+    e = lambda s: html.escape(str(s))
+    head = ([f"<th>{e(df.index.name or '')}</th>"] if index else []) + [f"<th>{e(c)}</th>" for c in df.columns]
+    body = []
+    for idx, row in zip(df.index, df.itertuples(index=False)):
+        cells = [f"<th>{e(idx)}</th>"] if index else []
+        cells += [f"<td>{e(formats.get(c, fmt_number)(v))}</td>" for c, v in zip(df.columns, row)]
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return (f"<table><thead><tr>{''.join(head)}</tr></thead><tbody>" + "\n".join(body) + "</tbody></table>")
+
+
+def _safe_link(url: str) -> str:
+    if not url:
+        return "<p>No share link.</p>"
+    scheme = urlparse(url).scheme.lower()
+    if scheme in ("http", "https"):
+        return f'<p>Share link: <a href="{html.escape(url, quote=True)}">{html.escape(url)}</a></p>'
+    return f"<p>Share link: <code>{html.escape(url)}</code></p>"
+
+
+_CSS = """body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1100px;margin:2em auto;
+padding:0 1em;color:#222}table{border-collapse:collapse;margin:.5em 0 1.5em}th,td{border:1px solid #ccc;
+padding:.25em .6em;text-align:right}thead th{background:#f2f2f2}tbody th{text-align:left;font-weight:normal}
+h1{font-size:1.6em}h2{margin-top:2em;border-bottom:1px solid #ddd}.note{color:#555}"""
+
+
+def html_report(result, ols, figures: Mapping[str, go.Figure], settings: Mapping, share_url: str) -> str:
+    """One self-contained HTML page (plotly.js inlined once; works offline)."""
+    e = html.escape
+    d = result.data
+    r = d.roles
+    title = f"Mixed model: {r.response} over {r.time}" + (f" by {r.category}" if r.category else "") + \
+        f", grouped by {r.group}"
+    fe = result.fixed_effects()
+    parts = [
+        "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>{e(title)}</title><style>{_CSS}</style></head><body>",
+        f"<h1>{e(title)}</h1>",
+        f'<p class="note">Report made {datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}.</p>',
+        _safe_link(share_url),
+        "<h2>Settings</h2>",
+        table_html(pd.DataFrame({"value": [str(v) for v in settings.values()]},
+                                index=pd.Index([str(k) for k in settings.keys()], name="setting")),
+                   formats={"value": str}),
+        "<h2>Fixed effects</h2>",
+        table_html(fe, formats={"p_value": fmt_p}),
+        "<h2>Variance components</h2>",
+        table_html(variance_components_frame(result), index=False),
+        "<h2>Fit statistics</h2>",
+        table_html(fit_statistics(result, ols)),
+    ]
+    if result.health.warnings:
+        parts.append("<ul>" + "".join(f"<li>{e(w)}</li>" for w in result.health.warnings) + "</ul>")
+    parts += ["<h2>Lines per category</h2>",
+              "<ul>" + "".join(f"<li>{e(s)}</li>" for s in lines_sentences(result)) + "</ul>",
+              table_html(result.lines())]
+    parts.append("<h2>Mixed model vs OLS</h2>")
+    if ols is None:
+        parts.append("<p>No OLS fit was made.</p>")
+    else:
+        parts.append("<p>OLS ignores that rows of one group belong together; its standard errors treat every "
+                     "row as independent.</p>")
+        parts.append(table_html(comparison_frame(result, ols)))
+    if figures:
+        parts.append("<h2>Charts</h2>")
+        first = True
+        for name, fig in figures.items():
+            parts.append(f"<h3>{e(str(name))}</h3>")
+            parts.append(fig.to_html(full_html=False, include_plotlyjs=first, config={"displaylogo": False}))
+            first = False
+    parts.append("</body></html>")
+    return "\n".join(parts)
