@@ -1,0 +1,114 @@
+"""The Model page under AppTest: every control, the tables, messages and the URL."""
+import pytest
+
+from apptest_helpers import app, texts
+
+
+def fixed_effects(at):
+    return at.table[2].value.set_index("term") if "term" in at.table[2].value.columns else None
+
+
+def table_with(at, column):
+    for t in at.table:
+        frame = t.value
+        if column in frame.columns or column in frame.index.names:
+            return frame
+    raise AssertionError(f"no table with {column}")
+
+
+def fit_stat(at, name):
+    return table_with(at, "value").loc[name, "value"]
+
+
+def test_chapter_random_intercept_by_default():
+    at = app("model")
+    fe = table_with(at, "Coef.").set_index("term")
+    assert list(fe.index) == ["Intercept", "major[T.Magic]", "major[T.Dragon Taming]", "years_after_grad",
+                              "years_after_grad:major[T.Magic]", "years_after_grad:major[T.Dragon Taming]"]
+    assert fe.loc["Intercept", "Coef."] == pytest.approx(25206.096, abs=1e-3)
+    assert fit_stat(at, "Log-likelihood") == "-2,327.5068"
+    assert fit_stat(at, "Method") == "REML"
+    shown = texts(at)
+    assert "major = Magic: income = 22,206.34 + 1,358.92 x years_after_grad" in shown
+    assert "OLS treats the 239 rows as independent" in shown
+    assert "Random intercept + slope" in table_with(at, "AIC").index
+
+
+def test_shared_url_reference_and_random_slope():
+    at = app("model", reference="Magic", random_slope="true")
+    fe = table_with(at, "Coef.").set_index("term")
+    assert "years_after_grad:major[T.Juggling]" in fe.index
+    assert fit_stat(at, "Log-likelihood") == "-2,320.3927"
+    assert "http://localhost:8501/model?reference=Magic&random_slope=true" in texts(at)
+    variances = table_with(at, "Variance")
+    assert len(variances) == 3
+
+
+def test_controls_change_the_fit_and_the_url():
+    at = app("model")
+    at.selectbox(key="w_reference").select("Dragon Taming").run()
+    assert "major[T.Juggling]" in table_with(at, "Coef.")["term"].tolist()
+    assert at.query_params["reference"] in ("Dragon Taming", ["Dragon Taming"])
+    at.toggle(key="w_random_slope").set_value(True).run()
+    assert fit_stat(at, "Log-likelihood") == "-2,320.3927"
+    at.radio(key="w_method").set_value("ml").run()
+    assert fit_stat(at, "Method") == "ML" and fit_stat(at, "Log-likelihood") == "-2,360.5936"
+    at.radio(key="w_engine").set_value("statsmodels").run()
+    assert not at.exception
+    assert fit_stat(at, "Engine") == "statsmodels"
+    assert float(fit_stat(at, "Log-likelihood").replace(",", "")) == pytest.approx(-2360.5936, abs=1e-3)
+    assert at.query_params["engine"] in ("statsmodels", ["statsmodels"])
+    # Back to the first setting: served from the cache, same numbers.
+    at.toggle(key="w_random_slope").set_value(False).run()
+    at.radio(key="w_method").set_value("reml").run()
+    at.radio(key="w_engine").set_value("fast").run()
+    at.selectbox(key="w_reference").select("Juggling").run()
+    assert fit_stat(at, "Log-likelihood") == "-2,327.5068"
+    assert dict(at.query_params) == {}
+
+
+def test_statsmodels_engine_reproduces_the_chapter_table():
+    at = app("model", engine="statsmodels")
+    fe = table_with(at, "Coef.").set_index("term")
+    assert fe.loc["Intercept", "Std.Err."] == pytest.approx(1349.760, abs=1e-3)
+    assert fe.loc["major[T.Dragon Taming]", "Coef."] == pytest.approx(5579.198, abs=1e-3)
+
+
+def test_sleepstudy_without_category():
+    at = app("model", source="example", example="sleepstudy", random_slope="true")
+    assert "No category column" in texts(at)
+    assert fit_stat(at, "Log-likelihood") == "-871.8141"
+    assert "Correlation of intercepts and slopes" in texts(at)
+
+
+def test_a_model_that_cannot_be_fitted_is_explained():
+    at = app("model", min_obs="1", max_obs="1")
+    assert any("single row" in e.value for e in at.error)
+    assert "Your data and the other settings are kept" in texts(at)
+
+
+def _singular_seed() -> int:
+    """A seed whose simulation without person-to-person variation lands on the boundary."""
+    from mixed_core import ColumnRoles, ModelSpec, prepare
+    from mixed_core.fast_engine import fit_fast
+    from mixed_core.simulate import SimulationParams, simulate
+
+    spec = ModelSpec(ColumnRoles("income", "years_after_grad", "person", "major"), method="ml")
+    for seed in range(1, 200):
+        frame = simulate(SimulationParams(seed=seed, intercept_sd=0.0, slope_sd=0.0)).data
+        if fit_fast(prepare(frame, spec), spec).singular:
+            return seed
+    raise AssertionError("no singular seed found")
+
+
+def test_singular_fit_is_explained_in_plain_words():
+    at = app("model", intercept_sd="0", slope_sd="0", seed=str(_singular_seed()), method="ml")
+    warnings = " ".join(w.value for w in at.warning).replace("\\", "")
+    assert "singular" in warnings.lower()
+    assert fit_stat(at, "Method") == "ML"
+
+
+def test_uploaded_file_missing_on_the_model_page():
+    at = app("model", source="upload", random_slope="true")
+    assert "upload the file again" in texts(at)
+    assert at.query_params["random_slope"] in ("true", ["true"])
