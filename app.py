@@ -12,7 +12,7 @@ st.set_page_config(page_title="Mixed models explorer", page_icon=":material/ssid
 PAGES = [
     st.Page("pages/data.py", title="Data", icon=":material/table_chart:", url_path="data", default=True),
     st.Page("pages/model.py", title="Model", icon=":material/functions:", url_path="model"),
-    # st.Page("pages/explore.py", title="Explore", icon=":material/insights:", url_path="explore"),
+    st.Page("pages/explore.py", title="Explore", icon=":material/insights:", url_path="explore"),
 ]
 navigation = st.navigation(PAGES)
 settings = shared.settings()
@@ -24,15 +24,19 @@ with st.sidebar:
 
 
 
-def publish_settings() -> None:
-    """The address bar and the share link show the settings after the page's widgets ran."""
-    page = navigation.url_path or "data"
-    st.query_params.from_dict(urlstate.encode(settings))
+def current_url() -> str:
+    """The full address of this view: the app's base URL, the page and the settings."""
     base = (st.context.url or "http://localhost:8501").split("?")[0].rstrip("/")
     for path in shared.PAGE_PATHS:
         if base.endswith("/" + path):
             base = base[: -len(path) - 1]
-    url = urlstate.share_url(base, page, settings)
+    return urlstate.share_url(base, navigation.url_path or "data", settings)
+
+
+def publish_settings() -> None:
+    """The address bar and the share link show the settings after the page's widgets ran."""
+    st.query_params.from_dict(urlstate.encode(settings))
+    url = st.session_state["share_url"] = current_url()
     with share_slot.container():
         st.markdown("**Share this view**")
         st.markdown(f"[{url}]({url})")
@@ -41,6 +45,7 @@ def publish_settings() -> None:
             st.caption("The link keeps the settings; whoever opens it must upload the same file.")
 
 
+st.session_state["share_url"] = current_url()  # for the page's report
 try:
     navigation.run()
 finally:  # also when a page stops early (st.stop) to show a problem: the URL keeps the settings

@@ -6,6 +6,8 @@ here it is only cached and handed to the pages.
 from __future__ import annotations
 
 import hashlib
+import runpy
+from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
@@ -19,6 +21,7 @@ from mixed_core.loading import guess_roles, read_table
 from mixed_core.simulate import simulate
 from mixed_core.explain import md  # noqa: F401  (pages escape user names with shared.md)
 
+APP_PATH = Path(__file__).resolve().parents[1] / "app.py"
 PAGE_PATHS = {"data": "Data", "model": "Model", "explore": "Explore"}
 
 
@@ -235,15 +238,17 @@ def require_frame() -> None:
     """Make sure this page runs inside app.py's frame.
 
     Streamlit first assumes an app with a ``pages/`` folder is a folder-style multipage app
-    and may run a page script on its own (for example a shared link to /model right after the
-    server starts) until some run calls ``st.navigation``. Then switch that mode off (a
-    process-wide flag) and rerun, so app.py's navigation, shared state and URL take over.
+    and may run a page script on its own (a shared link to /model right after the server
+    starts) until some run calls ``st.navigation``. Then switch that mode off (a
+    process-wide flag) and run app.py's frame in this same run, so its navigation, shared
+    state and URL take over (a rerun would lose a button's click).
     """
     from streamlit.runtime.pages_manager import PagesManager
 
-    if PagesManager.uses_pages_directory or "workspace" not in st.session_state:
+    if PagesManager.uses_pages_directory:
         PagesManager.uses_pages_directory = False
-        st.rerun()
+        runpy.run_path(str(APP_PATH), run_name="__main__")
+        st.stop()
 
 
 def natural_levels(ws: Workspace, spec: ModelSpec) -> list:

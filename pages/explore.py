@@ -1,0 +1,209 @@
+"""Explore page: what the mixed model does, in charts: lines, BLUPs, shrinkage, diagnostics, truth."""
+import streamlit as st
+
+from mixed_core import UserInputError, figures, report
+from mixed_core.repeat import repeat_experiment, repeat_plot, repeat_summary, truth_table
+from mixed_core.shrinkage import shrinkage_sentences, shrinkage_table
+from pages import _shared as shared
+from pages._shared import md
+
+SEARCH_LIST_MAX = 5000       # above this many persons, search by typing ids instead of a list
+CATERPILLAR_ALL_MAX = 150    # above this many persons, the caterpillar shows the extremes
+EXTREMES = 25
+
+
+def chart(fig, key: str, clickable: bool = False) -> None:
+    """A plotly chart; on clickable charts a click on a person highlights them everywhere."""
+    if not clickable:
+        st.plotly_chart(fig, width="stretch", key=key)
+        return
+    event = st.plotly_chart(fig, width="stretch", key=key, on_select="rerun", selection_mode=("points",))
+    clicked = []
+    for point in (event or {}).get("selection", {}).get("points", []):
+        label = point.get("customdata")
+        label = label[0] if isinstance(label, (list, tuple)) and label else label
+        if label is not None and str(label) not in clicked:
+            clicked.append(str(label))
+    marker = f"clicked_{key}"
+    if clicked and st.session_state.get(marker) != clicked:
+        st.session_state[marker] = clicked
+        shared.set_setting("highlight", tuple(clicked))
+        st.rerun()
+
+
+def controls(result) -> tuple:
+    data = result.data
+    group = data.roles.group
+    values = shared.settings()
+    known = set(data.group_labels)
+    chosen = [g for g in values["highlight"] if g in known]
+    unknown = [g for g in values["highlight"] if g not in known]
+    if unknown:
+        st.warning(f"Not among the {md(group)} groups, so not highlighted: {md(', '.join(unknown[:5]))}.")
+    c1, c2, c3 = st.columns([3, 1, 1])
+    with c1:
+        if data.n_groups <= SEARCH_LIST_MAX:
+            key = "w_highlight"
+            if st.session_state.get(key) != chosen:  # follow clicks in the charts
+                st.session_state[key] = chosen
+            st.multiselect(f"Highlight {group} (type to search, or click a point in a chart)",
+                           options=list(data.group_labels), key=key, on_change=_highlight_changed, args=(key,))
+        else:
+            shared.bound(st.text_input, f"Highlight {group} (ids separated by commas, or click a point)", "highlight",
+                         to_widget=", ".join,
+                         from_widget=lambda t: tuple(v.strip() for v in t.split(",") if v.strip()))
+    with c2:
+        shared.bound(st.toggle, "OLS lines beside", "show_ols")
+    with c3:
+        if data.n_groups > shared.settings()["sample"]:
+            shared.bound(st.number_input, f"{group} drawn (sample)", "sample", min_value=10, max_value=5000, step=50)
+    return tuple(chosen)
+
+
+def _highlight_changed(key: str) -> None:
+    shared.settings()["highlight"] = tuple(st.session_state[key])
+
+
+def sampled(data, highlight):
+    k = shared.settings()["sample"]
+    if data.n_groups <= k:
+        return None
+    return figures.sample_groups(data.group_labels, k, seed=0, must_include=highlight)
+
+
+def lines_section(result, ols, groups, highlight) -> dict:
+    st.subheader("Per-category lines: the mixed model and OLS")
+    fig_lines = figures.category_lines_plot(result, ols, show_ols=shared.settings()["show_ols"], groups=groups)
+    chart(fig_lines, "category_lines")
+    st.subheader(f"Per-{result.data.roles.group} lines: fixed effects + BLUPs")
+    fig_people = figures.person_lines_plot(result, groups=groups, highlight=highlight)
+    chart(fig_people, "person_lines", clickable=True)
+    return {"Per-category lines": fig_lines, "Per-person lines": fig_people}
+
+
+def blups_section(result, highlight) -> dict:
+    data = result.data
+    st.subheader("Caterpillar plot: the BLUPs with 95% intervals")
+    extremes = EXTREMES if data.n_groups > CATERPILLAR_ALL_MAX else None
+    out = {}
+    whiches = ["intercept", "slope"] if result.random_slope else ["intercept"]
+    for column, which in zip(st.columns(len(whiches)), whiches):
+        with column:
+            fig = figures.caterpillar_plot(result, which, highlight=highlight, extremes=extremes)
+            chart(fig, f"caterpillar_{which}", clickable=True)
+            out[f"Caterpillar ({which})"] = fig
+    return out
+
+
+def shrinkage_section(result, groups, highlight) -> dict:
+    st.subheader("Shrinkage: no pooling, partial pooling, complete pooling")
+    fig = figures.shrinkage_plot(result, groups=groups, highlight=highlight)
+    chart(fig, "shrinkage", clickable=True)
+    for sentence in shrinkage_sentences(shrinkage_table(result), result.random_slope):
+        st.markdown(f"- {md(sentence)}")
+    return {"Shrinkage": fig}
+
+
+def diagnostics_section(result) -> dict:
+    st.subheader("Diagnostics")
+    left, mid, right = st.columns(3)
+    figs = {"Residuals vs fitted": figures.residuals_vs_fitted_plot(result),
+            "QQ plot of residuals": figures.qq_plot(result.residuals, "Normal QQ plot of the residuals"),
+            "QQ plot of BLUPs": figures.qq_plot(result.blups[:, 0], "Normal QQ plot of the intercept BLUPs")}
+    for column, (name, fig) in zip((left, mid, right), figs.items()):
+        with column:
+            chart(fig, name.replace(" ", "_").lower())
+    for sentence in figures.diagnostics_sentences(result):
+        st.markdown(f"- {md(sentence)}")
+    return figs
+
+
+def truth_section(ws, result, spec, groups) -> dict:
+    st.subheader("Ground truth: the simulation's true values beside the estimates")
+    st.table(truth_table(result, ws.truth).style.format(precision=3, na_rep=""))
+    fig = figures.truth_blups_plot(result, ws.truth, groups=groups)
+    chart(fig, "truth_blups")
+    st.markdown("**Repeat the experiment**: simulate new data with new seeds, refit, and see how the estimates "
+                "spread around the truth and how often the 95% intervals contain it.")
+    c1, c2 = st.columns([1, 3])
+    with c1:
+        n = shared.bound(st.number_input, "Repeats", "repeats", min_value=2, max_value=1000, step=10)
+        run = st.button("Run the repeated experiment", type="primary")
+    key = ("repeat", repr(ws.sim_params), spec, int(n))
+    if run:
+        bar = st.progress(0.0, text="Simulating and fitting…")
+        try:
+            study = repeat_experiment(ws.sim_params, spec, int(n),
+                                      progress=lambda i, total: bar.progress(i / total, text=f"Fit {i} of {total}"))
+        except UserInputError as exc:
+            st.error(str(exc))
+            return {"Ground truth: BLUPs": fig}
+        finally:
+            bar.empty()
+        st.session_state["repeat_study"] = (key, study)
+    stored = st.session_state.get("repeat_study")
+    figs = {"Ground truth: BLUPs": fig}
+    if stored and stored[0] == key:
+        study = stored[1]
+        with c2:
+            st.table(repeat_summary(study).style.format(precision=3, na_rep=""))
+        repeat_fig = repeat_plot(study)
+        chart(repeat_fig, "repeat_plot")
+        figs["Repeated experiment"] = repeat_fig
+    return figs
+
+
+def exports(ws, result, ols, figs) -> None:
+    st.subheader("Downloads")
+    values = shared.settings()
+    url = st.session_state.get("share_url", "")
+    cols = st.columns(5)
+    cols[0].download_button("Data (CSV)", report.data_csv(ws.frame), "data.csv", "text/csv")
+    cols[1].download_button("Fixed effects (CSV)", report.fixed_effects_csv(result), "fixed_effects.csv", "text/csv")
+    cols[2].download_button("Variance components (CSV)", report.variance_components_csv(result),
+                            "variance_components.csv", "text/csv")
+    cols[3].download_button("BLUPs with SEs (CSV)", report.blups_csv(result), "blups.csv", "text/csv")
+    cols[4].download_button("Report of this view (HTML)",
+                            lambda: report.html_report(result, ols, figs, values, url),
+                            "mixed_model_report.html", "text/html", key="report_download")
+    st.caption("Every chart also has plotly's camera button for a PNG.")
+
+
+def main() -> None:
+    ws = st.session_state["workspace"]
+    st.title("Explore")
+    shared.show_messages(ws)
+    if ws.frame is None or ws.roles is None:
+        return
+    spec = shared.model_spec(ws)
+    try:
+        with st.spinner("Fitting…"):
+            result = shared.fitted(ws.data_key, spec, ws.frame)
+            ols = shared.fitted_ols(ws.data_key, shared.data_spec(spec), ws.frame)
+    except UserInputError as exc:
+        st.error(str(exc), icon="⚠️")
+        st.caption("Change the model on the Model page or the data on the Data page; your settings are kept.")
+        return
+    st.caption(f"{md(ws.label)} · {result.method} · {'random intercept + slope' if result.random_slope else 'random intercept'}"
+               f" · reference {md(result.data.reference or '(none)')} · change these on the Model page.")
+    highlight = controls(result)
+    groups = sampled(result.data, highlight)
+    if groups is not None:
+        st.info(f"{result.data.n_groups:,} {md(result.data.roles.group)} groups: the per-person and shrinkage charts "
+                f"draw {len(groups):,} of them ({md(groups.description)}); the caterpillar plot shows the "
+                f"{EXTREMES} lowest and highest and the highlighted ones. Every fit uses all the data.")
+    figs = {}
+    figs.update(lines_section(result, ols, groups, highlight))
+    figs.update(blups_section(result, highlight))
+    figs.update(shrinkage_section(result, groups, highlight))
+    figs.update(diagnostics_section(result))
+    if ws.truth is not None:
+        figs.update(truth_section(ws, result, spec, groups))
+    exports(ws, result, ols, figs)
+
+
+shared.require_frame()
+try:
+    main()
+except Exception as exc:  # noqa: BLE001 — explained in plain words, never a traceback
+    shared.explain_unexpected(exc)

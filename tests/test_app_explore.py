@@ -1,0 +1,85 @@
+"""The Explore page under AppTest: every chart under each setting, highlighting, truth, repeats."""
+import json
+
+from apptest_helpers import app, texts
+
+
+def charts(at) -> dict:
+    """Plotly figures on the page, in page order."""
+    return {i: json.loads(element.proto.spec) for i, element in enumerate(at.get("plotly_chart"))}
+
+
+def figure_titles(at) -> list:
+    return [c["layout"].get("title", {}).get("text", "") for c in charts(at).values()]
+
+
+def trace_names(at) -> set:
+    return {t.get("name") for c in charts(at).values() for t in c["data"]}
+
+
+def test_every_chart_with_random_slopes():
+    at = app("explore", random_slope="true")
+    titles = " | ".join(figure_titles(at))
+    assert len(charts(at)) == 9  # lines, persons, 2 caterpillars, shrinkage, 3 diagnostics, truth
+    for needle in ("Population lines", "predicted line", "BLUP", "QQ", "Residuals"):
+        assert needle in titles, needle
+    shown = texts(at)
+    assert "Ground truth" in shown and "Downloads" in shown
+    assert "random intercept + slope" in shown
+
+
+def test_random_intercept_has_one_caterpillar():
+    at = app("explore")
+    assert len(charts(at)) == 8
+
+
+def test_highlight_from_the_url_reaches_every_person_chart():
+    at = app("explore", random_slope="true", highlight="P001,P050")
+    assert at.multiselect(key="w_highlight").value == ["P001", "P050"]
+    names = trace_names(at)
+    assert "P001" in names and "P050" in names
+    at.multiselect(key="w_highlight").unselect("P050").run()
+    assert at.query_params["highlight"] in ("P001", ["P001"])
+    assert "P050" not in trace_names(at)
+
+
+def test_unknown_persons_are_reported():
+    at = app("explore", highlight="P001,NOBODY")
+    assert any("NOBODY" in w.value for w in at.warning)
+
+
+def test_ols_lines_toggle():
+    at = app("explore")
+    with_ols = [t.get("name", "") for t in charts(at)[0]["data"]]
+    at.toggle(key="w_show_ols").set_value(False).run()
+    without = [t.get("name", "") for t in charts(at)[0]["data"]]
+    assert any("OLS" in n for n in with_ols) and not any("OLS" in n for n in without)
+    assert at.query_params["show_ols"] in ("false", ["false"])
+
+
+def test_examples_without_truth():
+    at = app("explore", source="example", example="sleepstudy", random_slope="true")
+    assert not at.exception
+    assert "Ground truth" not in texts(at)
+    assert len(charts(at)) == 8
+
+
+def test_repeat_the_experiment():
+    at = app("explore", repeats="4")
+    at.button[0].click().run()
+    assert not at.exception
+    summary = [t.value for t in at.table][-1]
+    assert "coverage" in summary.columns and len(summary) >= 6
+    assert len(charts(at)) == 9  # the study's plot joins the page
+
+
+def test_large_data_are_sampled_and_say_so():
+    at = app("explore", persons="400")  # 1,200 persons
+    shown = texts(at)
+    assert "1,200 person groups: the per-person and shrinkage charts draw 200 of them" in shown
+    assert any("200 of 1,200" in t for t in figure_titles(at))
+
+
+def test_a_model_that_cannot_be_fitted():
+    at = app("explore", min_obs="1", max_obs="1")
+    assert any("single row" in e.value for e in at.error)
