@@ -347,8 +347,9 @@ def person_lines_plot(result, groups=None, highlight=()) -> go.Figure:
     def pair(pos, colour, name, group, width, size, alpha, showlegend=True):
         common = dict(legendgroup=group, customdata=_take(row_labels, pos))
         return [
+            # Lines do not take the hover: a click must land on a marker to select a person.
             cls(x=_take(data.time, pos), y=_take(fitted, pos), mode="lines", name=name, showlegend=showlegend,
-                line=dict(color=rgba(colour, alpha), width=width), hovertemplate=_hover(data, "model"), **common),
+                line=dict(color=rgba(colour, alpha), width=width), hoverinfo="skip", **common),
             cls(x=_take(data.time, pos), y=_take(data.y, pos), mode="markers", name=name, showlegend=False,
                 marker=dict(color=rgba(colour, alpha), size=size), hovertemplate=_hover(data), **common)]
 

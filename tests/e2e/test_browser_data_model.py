@@ -1,0 +1,302 @@
+"""The Data and Model pages in a real headless Chromium against a real `streamlit run app.py`.
+
+What a user does: change the model's settings with the widgets and see the tables and the
+address bar follow; share the view's link; open a shared link first thing; upload a file,
+including a broken one. Waits are for specific content (a changed log-likelihood, a term row,
+a URL parameter), then for Streamlit's status widget to be gone: no fixed sleeps.
+"""
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import wait_for_app
+
+ROOT = Path(__file__).resolve().parents[2]
+SLEEPSTUDY = ROOT / "tests" / "data" / "sleepstudy.csv"
+SCREENSHOTS = ROOT / "tests" / "e2e" / "screenshots"
+
+CHAPTER_RI = "-2,327.5068"      # chapter data, REML, random intercept
+CHAPTER_RS = "-2,320.3927"      # ... with a random slope (whatever the reference level)
+SLEEP_RI = "-893.2325"
+SLEEP_RS = "-871.8141"
+
+# Every st.table of the main area (not the ones a rerun is about to replace) as rows of cell
+# texts; the fixed-effects table is the one with a "Coef." column, the fit statistics the one
+# with a "value" column.
+_READ_TABLES = """() => {
+  const rowsOf = t => [...t.querySelectorAll('tr')].map(
+      r => [...r.querySelectorAll('th,td')].map(c => c.innerText.trim()));
+  const tables = [...document.querySelectorAll('[data-testid="stMain"] table')]
+      .filter(t => !t.closest('[data-stale="true"]')).map(rowsOf);
+  const find = head => tables.find(rows => rows.length && rows[0].includes(head)) || null;
+  const fe = find('Coef.'), stats = find('value'), vc = find('Variance');
+  const stat = name => {
+    const row = stats && stats.find(r => r[0] === name);
+    return row ? row[row.length - 1] : null;
+  };
+  return {fe: fe, fe_text: fe ? fe.map(r => r.join('\\t')).join('\\n') : null,
+          terms: fe ? fe.slice(1).map(r => r[0]) : [], components: vc ? vc.slice(1).map(r => r[0]) : [],
+          loglik: stat('Log-likelihood'), method: stat('Method'), engine: stat('Engine')};
+}"""
+
+
+def model_state(pg) -> dict:
+    return pg.evaluate(_READ_TABLES)
+
+
+def wait_model(pg, predicate, what: str, timeout: float = 30.0) -> dict:
+    """Poll the tables until ``predicate(state)`` holds, then until the run has finished."""
+    deadline = time.monotonic() + timeout
+    while True:
+        state = model_state(pg)
+        if predicate(state):
+            break
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}; the page shows {state}\nURL {pg.url}")
+        pg.wait_for_timeout(50)
+    wait_for_app(pg)
+    state = model_state(pg)
+    assert predicate(state), f"{what} held, then no longer once the run finished: {state}"
+    return state
+
+
+def wait_url(pg, fragment: str, timeout: float = 15_000) -> None:
+    pg.wait_for_function("(f) => window.location.href.includes(f)", arg=fragment, timeout=timeout)
+
+
+def share_url(pg) -> str:
+    code = pg.locator('[data-testid="stSidebar"] [data-testid="stCode"]')
+    code.wait_for()
+    url = code.inner_text().strip()
+    link = pg.locator('[data-testid="stSidebar"] a', has_text=url).first
+    assert link.get_attribute("href") == url
+    return url
+
+
+def metric(pg, label: str) -> str:
+    """The value of the st.metric whose label is ``label``."""
+    return pg.evaluate("""(label) => {
+      for (const m of document.querySelectorAll('[data-testid="stMain"] [data-testid="stMetric"]')) {
+        const l = m.querySelector('[data-testid="stMetricLabel"]');
+        if (l && l.innerText.trim() === label)
+          return m.querySelector('[data-testid="stMetricValue"]').innerText.trim();
+      }
+      return null; }""", label)
+
+
+def wait_metric(pg, label: str, value: str, timeout: float = 30_000) -> None:
+    pg.wait_for_function("""([label, value]) => [...document.querySelectorAll(
+        '[data-testid="stMain"] [data-testid="stMetric"]')].some(m => {
+          const l = m.querySelector('[data-testid="stMetricLabel"]');
+          const v = m.querySelector('[data-testid="stMetricValue"]');
+          return l && v && l.innerText.trim() === label && v.innerText.trim() === value; })""",
+                         arg=[label, value], timeout=timeout)
+
+
+def no_traceback(pg) -> None:
+    assert pg.locator('[data-testid="stException"]').count() == 0
+    assert "Traceback" not in pg.locator("body").inner_text()
+    assert "Traceback" not in pg.content()
+
+
+def screenshot(pg, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    pg.set_viewport_size({"width": 1400, "height": 1000})
+    pg.screenshot(path=str(SCREENSHOTS / name), full_page=False)
+
+
+def upload(pg, path: Path) -> None:
+    pg.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(path))
+
+
+def wait_uploaded(pg, groups: str) -> None:
+    """The Data page shows an uploaded file's summary (its title, whatever name it gives the file)."""
+    wait_for_app(pg, "Uploaded file '")
+    wait_metric(pg, "Groups", groups)
+    wait_for_app(pg)
+
+
+def choose_upload_source(pg) -> None:
+    pg.locator('[data-testid="stRadioOption"]', has_text="Upload a file").click()
+    pg.get_by_text("CSV, TSV, Excel or Parquet").first.wait_for()
+    wait_for_app(pg)
+
+
+# ------------------------------------------------------------------ the Model page's controls
+
+def test_controls_change_tables_and_url_and_the_share_link_reproduces_them(server, browser, page):
+    page.goto(server + "/model")
+    state = wait_model(page, lambda s: s["loglik"] == CHAPTER_RI and "major[T.Magic]" in s["terms"],
+                       "the chapter's random-intercept fit")
+    assert state["terms"][:4] == ["Intercept", "major[T.Magic]", "major[T.Dragon Taming]", "years_after_grad"]
+    assert state["method"] == "REML" and state["components"] == ["person intercept", "Residual"]
+    assert "reference=" not in page.url and "random_slope" not in page.url
+    page.locator(".katex").first.wait_for()
+    screenshot(page, "model.png")
+    no_traceback(page)
+
+    # Reference level Magic through the selectbox: Juggling becomes a shift from Magic.
+    page.get_by_role("combobox", name="Reference level of major").click()
+    page.get_by_role("option", name="Magic", exact=True).click()
+    state = wait_model(page, lambda s: "major[T.Juggling]" in s["terms"], "Juggling as a shift from Magic")
+    assert "major[T.Magic]" not in state["terms"]
+    assert state["loglik"] == CHAPTER_RI  # the same model, only coded differently
+    wait_url(page, "reference=Magic")
+    assert page.get_by_role("combobox", name="Reference level of major").input_value() == "Magic"
+
+    # The random slope through the toggle's label: a new fit.
+    page.get_by_text("Random slope per group", exact=True).click()
+    state = wait_model(page, lambda s: s["loglik"] == CHAPTER_RS, "the random-slope fit")
+    assert "major[T.Juggling]" in state["terms"]
+    assert state["components"] == ["person intercept", "person slope (years_after_grad)", "Residual"]
+    assert page.get_by_role("switch", name="Random slope per group").is_checked()
+    wait_url(page, "random_slope=true")
+    assert "reference=Magic" in page.url
+    no_traceback(page)
+
+    # The share link, opened by someone else (a new context: no session, no cookies).
+    url = share_url(page)
+    assert url.startswith(server + "/model?") and "reference=Magic" in url and "random_slope=true" in url
+    other = browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        pg2 = other.new_page()
+        pg2.set_default_timeout(30_000)
+        pg2.goto(url)
+        shared = wait_model(pg2, lambda s: s["loglik"] == CHAPTER_RS and s["fe_text"] is not None,
+                            "the shared view's fit")
+        assert shared["fe_text"] == state["fe_text"]
+        assert shared["loglik"] == state["loglik"]
+        assert pg2.get_by_role("combobox", name="Reference level of major").input_value() == "Magic"
+        assert pg2.get_by_role("switch", name="Random slope per group").is_checked()
+        assert "reference=Magic" in pg2.url and "random_slope=true" in pg2.url
+    finally:
+        other.close()
+
+
+def test_shared_link_as_the_first_page_of_a_fresh_browser(server, page):
+    page.goto(server + "/model?reference=Magic&random_slope=true")
+    state = wait_model(page, lambda s: s["loglik"] == CHAPTER_RS, "the random-slope fit")
+    assert state["terms"][:3] == ["Intercept", "major[T.Juggling]", "major[T.Dragon Taming]"]
+    # The Juggling interaction row: the fourth of the slope terms after years_after_grad.
+    assert len(state["terms"]) == 6 and state["terms"][3] == "years_after_grad"
+    assert all(t.startswith("years_after_grad:major") for t in state["terms"][4:])
+    assert len(state["components"]) == 3
+    assert "reference=Magic" in page.url and "random_slope=true" in page.url
+    no_traceback(page)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "st.table renders cells as Markdown, and ':major[T.Juggling]' is a Markdown text directive: "
+    "every interaction row reads 'years_after_grad:major' (pages/model.py results() and ols_beside() "
+    "pass the term names unescaped)"))
+def test_interaction_rows_name_their_level(server, page):
+    page.goto(server + "/model?reference=Magic&random_slope=true")
+    state = wait_model(page, lambda s: s["loglik"] == CHAPTER_RS, "the random-slope fit")
+    assert "years_after_grad:major[T.Juggling]" in state["terms"]
+    assert "years_after_grad:major[T.Dragon Taming]" in state["terms"]
+
+
+# ------------------------------------------------------------------ the Data page
+
+def test_default_page_shows_the_chapters_data(server, page):
+    page.goto(server + "/")
+    wait_for_app(page, "Simulated income data (the chapter's)")
+    wait_metric(page, "Groups", "90")
+    wait_metric(page, "Rows", "239")
+    page.locator('[data-testid="stPlotlyChart"] .main-svg').first.wait_for()
+    wait_for_app(page)
+    screenshot(page, "data.png")
+    no_traceback(page)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "Streamlit serves the default page (Data) only at '/': its url_path is '' whatever url_path= says, so "
+    "'/data' (also the share link app.py builds for the Data page) opens the Data page under a modal "
+    "'Page not found' dialog that makes the page inert until it is closed"))
+def test_data_page_path_opens_without_a_dialog(server, page):
+    page.goto(server + "/data")
+    wait_for_app(page, "Simulated income data")
+    wait_metric(page, "Groups", "90")
+    assert page.get_by_role("dialog").count() == 0
+    assert page.get_by_text("Page not found").count() == 0
+
+
+def test_the_data_pages_share_link_opens_the_data_page(server, page):
+    page.goto(server + "/")
+    wait_for_app(page, "Simulated income data")
+    url = share_url(page)
+    assert url in (server + "/data", server + "/"), url
+
+
+def test_upload_guesses_roles_and_the_model_page_fits_it(server, page):
+    page.goto(server + "/")  # the Data page (see test_data_page_path_opens_without_a_dialog)
+    wait_for_app(page, "Simulated income data")
+    choose_upload_source(page)
+    upload(page, SLEEPSTUDY)
+    wait_uploaded(page, "18")
+    wait_metric(page, "Rows", "180")
+    for label, column in (("Response", "Reaction"), ("Time", "Days"), ("Group", "Subject"),
+                          ("Category", "(none)")):
+        assert page.get_by_role("combobox", name=label, exact=True).input_value() == column
+    assert "source=upload" in page.url
+    no_traceback(page)
+
+    page.locator('[data-testid="stSidebarNavLink"]', has_text="Model").click()
+    state = wait_model(page, lambda s: s["loglik"] == SLEEP_RI, "the sleepstudy random-intercept fit")
+    assert state["terms"] == ["Intercept", "Days"]
+    assert page.get_by_text("No category column").first.is_visible()
+    assert "/model" in page.url and "source=upload" in page.url
+
+    page.get_by_text("Random slope per group", exact=True).click()
+    state = wait_model(page, lambda s: s["loglik"] == SLEEP_RS, "the sleepstudy random-slope fit")
+    assert state["components"] == ["Subject intercept", "Subject slope (Days)", "Residual"]
+    wait_url(page, "random_slope=true")
+    no_traceback(page)
+
+
+def test_a_broken_upload_is_explained_and_the_last_good_data_stay(server, page, tmp_path):
+    broken = tmp_path / "broken.parquet"
+    broken.write_bytes(b"\x00\xffPAR?this is not a parquet file\x13\x37" * 20)
+    page.goto(server + "/")  # the Data page (see test_data_page_path_opens_without_a_dialog)
+    wait_for_app(page, "Simulated income data")
+    choose_upload_source(page)
+    upload(page, SLEEPSTUDY)
+    wait_uploaded(page, "18")
+
+    upload(page, broken)
+    error = page.locator('[data-testid="stAlertContentError"]', has_text="broken.parquet")
+    error.wait_for()
+    wait_for_app(page, "Still using the last good file")
+    assert "could not be read as Parquet" in error.inner_text()
+    assert metric(page, "Groups") == "18" and metric(page, "Rows") == "180"
+    assert page.get_by_role("combobox", name="Response", exact=True).input_value() == "Reaction"
+    no_traceback(page)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "pages/_shared.py read_upload(): the loop `for name in DATA_DEPENDENT` reuses the parameter `name`, so "
+    "the upload is stored as 'highlight' (the last of DATA_DEPENDENT), not under its file name"))
+def test_the_upload_is_named_after_its_file(server, page, tmp_path):
+    page.goto(server + "/")
+    wait_for_app(page, "Simulated income data")
+    choose_upload_source(page)
+    upload(page, SLEEPSTUDY)
+    wait_uploaded(page, "18")
+    main = page.locator('[data-testid="stMain"]')
+    assert "Uploaded file 'sleepstudy.csv'" in main.inner_text()
+    broken = tmp_path / "broken.parquet"
+    broken.write_bytes(b"not a parquet file" * 10)
+    upload(page, broken)
+    wait_for_app(page, "Still using the last good file")
+    assert "Still using the last good file, 'sleepstudy.csv'." in main.inner_text()
+
+
+def test_a_shared_upload_link_asks_for_the_file(server, page):
+    page.goto(server + "/model?source=upload&random_slope=true")
+    wait_for_app(page, "upload the file again")
+    assert "The settings from the link are kept" in page.locator('[data-testid="stMain"]').inner_text()
+    assert "whoever opens it must upload the same file" in page.locator('[data-testid="stSidebar"]').inner_text()
+    assert model_state(page)["fe"] is None
+    assert "source=upload" in page.url and "random_slope=true" in page.url
+    no_traceback(page)
