@@ -227,6 +227,22 @@ def prepare(df: pd.DataFrame, spec: ModelSpec) -> ModelData:
         category_index=category_index, n_dropped=n_dropped)
 
 
+def line_contrasts(data: "ModelData") -> tuple[np.ndarray, np.ndarray]:
+    """(C_intercept, C_slope), each (levels x p): the rows that turn the fixed effects into each
+    category level's intercept and slope. The reference level's line is (Intercept, time);
+    another level adds its intercept shift and its slope shift. Without a category: one row."""
+    names = list(data.term_names)
+    roles = data.roles
+    n_lines, p = max(len(data.levels), 1), len(names)
+    ci, cs = np.zeros((n_lines, p)), np.zeros((n_lines, p))
+    ci[:, 0] = 1.0
+    cs[:, names.index(roles.time)] = 1.0
+    for k, level in enumerate(data.levels[1:], start=1):
+        ci[k, names.index(f"{roles.category}[T.{level}]")] = 1.0
+        cs[k, names.index(f"{roles.time}:{roles.category}[T.{level}]")] = 1.0
+    return ci, cs
+
+
 def _check_rank(X: np.ndarray, names: list, levels: tuple, roles: ColumnRoles) -> None:
     """Every fixed effect must be estimable; name the culprit if one is not."""
     scale = np.sqrt((X ** 2).sum(axis=0))

@@ -23,7 +23,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 from scipy import stats
 
-from .design import ModelData
+from .design import ModelData, line_contrasts
 from .result import Z95
 from .shrinkage import KIND_OWN, group_stats, row_category, shrinkage_table
 
@@ -237,21 +237,6 @@ def data_plot(data: ModelData, groups=None) -> go.Figure:
 # ---------------------------------------------------------------------------------------------
 # 2. the population lines
 # ---------------------------------------------------------------------------------------------
-def line_contrasts(data: ModelData) -> tuple[np.ndarray, np.ndarray]:
-    """(C_intercept, C_slope), each (levels x p): the rows that turn beta into each level's
-    intercept and slope (the same contrasts as ``MixedResult.lines()``)."""
-    names = list(data.term_names)
-    r = data.roles
-    L, p = len(levels_of(data)), len(names)
-    ci, cs = np.zeros((L, p)), np.zeros((L, p))
-    ci[:, 0] = 1.0
-    cs[:, names.index(r.time)] = 1.0
-    for k, lev in enumerate(data.levels[1:], start=1):
-        ci[k, names.index(f"{r.category}[T.{lev}]")] = 1.0
-        cs[k, names.index(f"{r.time}:{r.category}[T.{lev}]")] = 1.0
-    return ci, cs
-
-
 def time_grid(lo: float, hi: float, n: int = 50) -> np.ndarray:
     """Times from lo to hi; reaches out to 0 (where the intercept lives) when 0 lies within
     10% of the span outside the range, and contains 0 exactly when it is inside."""

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .design import ModelData
+from .design import ModelData, line_contrasts
 from .spec import ModelSpec
 
 Z95 = float(stats.norm.ppf(0.975))
@@ -229,31 +229,18 @@ class MixedResult:
 
 
 def category_lines(data: ModelData, beta: np.ndarray, cov: np.ndarray) -> pd.DataFrame:
-    """Each category's population line: intercept and slope with SEs and 95% CIs.
-
-    The reference level's line is (Intercept, time); another level adds its
-    intercept shift and its slope shift. Without a category there is one line.
-    """
-    names = list(data.term_names)
-    roles = data.roles
-    p = len(names)
-    rows = []
-    levels = data.levels if data.levels else ("(all)",)
-    for k, level in enumerate(levels):
-        ci = np.zeros(p)
-        cs = np.zeros(p)
-        ci[0] = 1.0
-        cs[names.index(roles.time)] = 1.0
-        if k > 0:
-            ci[names.index(f"{roles.category}[T.{level}]")] = 1.0
-            cs[names.index(f"{roles.time}:{roles.category}[T.{level}]")] = 1.0
-        icpt, slope = ci @ beta, cs @ beta
-        se_i, se_s = math.sqrt(ci @ cov @ ci), math.sqrt(cs @ cov @ cs)
-        rows.append({"level": level, "intercept": icpt, "intercept_se": se_i,
-                     "intercept_ci_low": icpt - Z95 * se_i, "intercept_ci_high": icpt + Z95 * se_i,
-                     "slope": slope, "slope_se": se_s,
-                     "slope_ci_low": slope - Z95 * se_s, "slope_ci_high": slope + Z95 * se_s})
-    return pd.DataFrame(rows).set_index("level")
+    """Each category's population line: intercept and slope with SEs and 95% CIs
+    (without a category there is one line, labelled "(all)")."""
+    ci, cs = line_contrasts(data)
+    intercept, slope = ci @ beta, cs @ beta
+    se_i = np.sqrt(np.einsum("kp,pq,kq->k", ci, cov, ci))
+    se_s = np.sqrt(np.einsum("kp,pq,kq->k", cs, cov, cs))
+    return pd.DataFrame({
+        "level": list(data.levels) if data.levels else ["(all)"],
+        "intercept": intercept, "intercept_se": se_i,
+        "intercept_ci_low": intercept - Z95 * se_i, "intercept_ci_high": intercept + Z95 * se_i,
+        "slope": slope, "slope_se": se_s,
+        "slope_ci_low": slope - Z95 * se_s, "slope_ci_high": slope + Z95 * se_s}).set_index("level")
 
 
 @dataclass(frozen=True, eq=False)

@@ -258,3 +258,26 @@ def natural_levels(ws: Workspace, spec: ModelSpec) -> list:
     except UserInputError:
         return []
     return list(data.levels)
+
+
+def fit_or_explain(ws: Workspace, spec: ModelSpec):
+    """(result, ols) for the current data and model, fitted once and cached; or None after
+    saying on the page why the model cannot be fitted (the data and settings stay)."""
+    try:
+        with st.spinner(f"Fitting the mixed model ({spec.engine} engine)…"):
+            result = fitted(ws.data_key, spec, ws.frame)
+            ols = fitted_ols(ws.data_key, data_spec(spec), ws.frame)
+    except UserInputError as exc:
+        st.error(str(exc), icon="⚠️")
+        st.caption("Your data and the other settings are kept: change the model on the Model page or the "
+                   "data on the Data page.")
+        return None
+    return result, ols
+
+
+def page_start(title: str) -> Optional[Workspace]:
+    """The page's title and the data's messages; the workspace when there are data to model."""
+    ws = st.session_state["workspace"]
+    st.title(title)
+    show_messages(ws)
+    return ws if ws.frame is not None and ws.roles is not None else None

@@ -171,20 +171,14 @@ def exports(ws, result, ols, figs) -> None:
 
 
 def main() -> None:
-    ws = st.session_state["workspace"]
-    st.title("Explore")
-    shared.show_messages(ws)
-    if ws.frame is None or ws.roles is None:
+    ws = shared.page_start("Explore")
+    if ws is None:
         return
     spec = shared.model_spec(ws)
-    try:
-        with st.spinner("Fitting…"):
-            result = shared.fitted(ws.data_key, spec, ws.frame)
-            ols = shared.fitted_ols(ws.data_key, shared.data_spec(spec), ws.frame)
-    except UserInputError as exc:
-        st.error(str(exc), icon="⚠️")
-        st.caption("Change the model on the Model page or the data on the Data page; your settings are kept.")
+    fits = shared.fit_or_explain(ws, spec)
+    if fits is None:
         return
+    result, ols = fits
     st.caption(f"{md(ws.label)} · {result.method} · {'random intercept + slope' if result.random_slope else 'random intercept'}"
                f" · reference {md(result.data.reference or '(none)')} · change these on the Model page.")
     highlight = controls(result)

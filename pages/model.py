@@ -119,23 +119,17 @@ def comparison(ws, spec) -> None:
 
 
 def main() -> None:
-    ws = st.session_state["workspace"]
-    st.title("Model")
-    shared.show_messages(ws)
-    if ws.frame is None or ws.roles is None:
+    ws = shared.page_start("Model")
+    if ws is None:
         return
     controls(ws)
     spec = shared.model_spec(ws)
     started = time.perf_counter()
-    try:
-        with st.spinner(f"Fitting the mixed model ({spec.engine} engine)…"):
-            data = shared.prepared(ws.data_key, shared.data_spec(spec), ws.frame)
-            result = shared.fitted(ws.data_key, spec, ws.frame)
-            ols = shared.fitted_ols(ws.data_key, shared.data_spec(spec), ws.frame)
-    except UserInputError as exc:
-        st.error(str(exc), icon="⚠️")
-        st.caption("Your data and the other settings are kept: change a setting above or on the Data page.")
+    fits = shared.fit_or_explain(ws, spec)
+    if fits is None:
         return
+    result, ols = fits
+    data = result.data
     the_model(result, data)
     results(result, data, time.perf_counter() - started)
     lines(result, data)

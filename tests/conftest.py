@@ -3,7 +3,7 @@ import json
 import pandas as pd
 import pytest
 
-from datasets import DATA
+from datasets import DATA, fit
 
 
 @pytest.fixture(scope="session")
@@ -19,3 +19,15 @@ def income_frame():
 @pytest.fixture(scope="session")
 def sleep_frame():
     return pd.read_csv(DATA / "sleepstudy.csv")
+
+
+@pytest.fixture(scope="session")
+def ri(income_frame):
+    """The chapter's random-intercept fit (REML, reference Juggling)."""
+    return fit(income_frame, reference="Juggling")
+
+
+@pytest.fixture(scope="session")
+def rs(income_frame):
+    """The chapter's random-slope fit (REML, reference Juggling)."""
+    return fit(income_frame, reference="Juggling", random_slope=True)

@@ -5,6 +5,7 @@ import plotly.graph_objects as go
 import pytest
 from scipy import stats
 
+from datasets import fit
 from mixed_core import ColumnRoles, ModelSpec, prepare
 from mixed_core import figures as F
 from mixed_core.fitting import fit_mixed, fit_ols
@@ -12,23 +13,8 @@ from mixed_core.repeat import repeat_experiment, repeat_plot, repeat_summary, tr
 from mixed_core.result import Z95
 from mixed_core.simulate import SimulationParams, simulate
 
+
 ROLES = ColumnRoles("income", "years_after_grad", "person", "major")
-
-
-def fit(frame, roles=ROLES, **kw):
-    spec = ModelSpec(roles, **kw)
-    data = prepare(frame, spec)
-    return fit_mixed(data, spec)
-
-
-@pytest.fixture(scope="module")
-def ri(income_frame):
-    return fit(income_frame, reference="Juggling")
-
-
-@pytest.fixture(scope="module")
-def rs(income_frame):
-    return fit(income_frame, reference="Juggling", random_slope=True)
 
 
 @pytest.fixture(scope="module")

@@ -3,28 +3,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from datasets import fit
 from mixed_core import ColumnRoles, ModelSpec, prepare
 from mixed_core.fitting import fit_mixed
 from mixed_core.shrinkage import (KIND_ONE_POINT, KIND_ONE_TIME, KIND_OWN, group_stats, shrinkage_sentences,
                                   shrinkage_table)
 from mixed_core.simulate import SimulationParams, simulate
 
+
 ROLES = ColumnRoles("income", "years_after_grad", "person", "major")
-
-
-def fit(frame, roles=ROLES, **kw):
-    spec = ModelSpec(roles, **kw)
-    return fit_mixed(prepare(frame, spec), spec)
-
-
-@pytest.fixture(scope="module")
-def ri(income_frame):
-    return fit(income_frame, reference="Juggling")
-
-
-@pytest.fixture(scope="module")
-def rs(income_frame):
-    return fit(income_frame, reference="Juggling", random_slope=True)
 
 
 @pytest.mark.parametrize("which", ["ri", "rs"])
