@@ -17,7 +17,6 @@ not O(rows) and not a Python loop over groups.
 from __future__ import annotations
 
 import math
-import time as _time
 from dataclasses import dataclass
 
 import numpy as np
@@ -260,22 +259,6 @@ def _bounds(q: int):
     return [(0.0, None)] if q == 1 else [(0.0, None), (None, None), (0.0, None)]
 
 
-def _numeric_gradient(f, x, bounds, h=1e-6):
-    """Central differences, one-sided at a bound, as the optimizer and the health report see it."""
-    g = np.zeros_like(x)
-    f0 = f(x)
-    for j in range(len(x)):
-        step = h * max(1.0, abs(x[j]))
-        lo = bounds[j][0]
-        e = np.zeros_like(x)
-        e[j] = step
-        if lo is not None and x[j] - step < lo:
-            g[j] = (f(x + e) - f0) / step
-        else:
-            g[j] = (f(x + e) - f(x - e)) / (2 * step)
-    return g
-
-
 def _projected_gradient_norm(g, x, bounds) -> float:
     gp = g.copy()
     for j, (lo, _) in enumerate(bounds):
@@ -342,7 +325,6 @@ def fit_fast(data: ModelData, spec: ModelSpec) -> MixedResult:
     t_scale = float(np.sqrt(np.mean(t * t))) or 1.0
     Z = np.ones((n, 1)) if q == 1 else np.column_stack([np.ones(n), t / t_scale])
 
-    started = _time.perf_counter()
     prob, A_groups, W_groups = _build_problem(Z, Xs, ys, data.group_index, data.n_groups, spec.reml)
     theta_s, dev_s, iterations, success, grad_norm = _optimize(prob)
     dev, (RX, cbeta, r2) = _solve(prob, theta_s)
@@ -397,7 +379,6 @@ def fit_fast(data: ModelData, spec: ModelSpec) -> MixedResult:
     health = FitHealth(converged=converged, singular=singular, gradient_norm=grad_norm,
                        iterations=iterations, optimizer="L-BFGS-B on the profiled criterion",
                        warnings=tuple(warnings))
-    del started
     return MixedResult(spec=spec, data=data, fe_estimate=_ro(beta), fe_cov=_ro(fe_cov),
                        residual_var=float(sigma2), re_cov=_ro(re_cov), theta=_ro(theta),
                        loglik=float(loglik), blups=_ro(blups), blup_se=_ro(blup_se),

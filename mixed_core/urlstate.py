@@ -62,7 +62,7 @@ FIELD_BY_NAME = {f.name: f for f in FIELDS}
 DEFAULTS = {f.name: f.default for f in FIELDS}
 
 
-def _format_number(value: float) -> str:
+def format_number(value: float) -> str:
     value = float(value)
     return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
 
@@ -71,9 +71,9 @@ def _to_text(field: Field, value) -> str:
     if field.kind == "bool":
         return "true" if value else "false"
     if field.kind == "float":
-        return _format_number(value)
+        return format_number(value)
     if field.kind == "floats":
-        return ",".join(_format_number(v) for v in value)
+        return ",".join(format_number(v) for v in value)
     if field.kind == "names":
         return ",".join(str(v) for v in value)
     return str(value)
@@ -101,7 +101,7 @@ def _parse(field: Field, text: str):
                 raise ValueError("must be a whole number")
             number = int(number)
         if field.minimum is not None and number < field.minimum:
-            raise ValueError(f"must be at least {_format_number(field.minimum)}")
+            raise ValueError(f"must be at least {format_number(field.minimum)}")
         return number
     if field.kind == "floats":
         values = tuple(float(v) for v in text.split(","))

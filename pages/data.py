@@ -27,7 +27,7 @@ def _numbers(name):
 def simulation_controls() -> None:
     with st.expander("Simulation settings: persons, categories, true effects, noise, seed", expanded=False):
         st.caption("The defaults reproduce the chapter exactly (seed 42, 90 persons, 239 rows).")
-        as_text = lambda values: ", ".join(urlstate._format_number(v) for v in values)
+        as_text = lambda values: ", ".join(urlstate.format_number(v) for v in values)
         c1, c2, c3 = st.columns(3)
         with c1:
             shared.bound(st.number_input, "Seed", "seed", min_value=0, max_value=2**32 - 1, step=1)

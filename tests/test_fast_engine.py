@@ -215,3 +215,20 @@ def test_information_criteria(sleep_frame):
     assert r.aic == pytest.approx(1763.939, abs=1e-3)
     assert r.bic == pytest.approx(1783.097, abs=1e-3)
     assert 0 < r.icc < 1
+
+
+@pytest.mark.parametrize("slope", [False, True])
+@pytest.mark.parametrize("reml", [True, False])
+def test_analytic_gradient_matches_finite_differences(sleep_frame, slope, reml):
+    from mixed_core import fast_engine as fe
+
+    data = prepare(sleep_frame, ModelSpec(ColumnRoles("Reaction", "Days", "Subject"), random_slope=slope))
+    Z = np.column_stack([np.ones(data.n_obs), data.time / 5])[:, : 2 if slope else 1]
+    y = (data.y - data.y.mean()) / data.y.std()
+    prob, _, _ = fe._build_problem(Z, data.X, y, data.group_index, data.n_groups, reml)
+    theta = np.array([0.8, 0.3, 0.5]) if slope else np.array([0.7])
+    _, gradient = fe._deviance_and_gradient(theta, prob)
+    h = 1e-6
+    numeric = [(fe._deviance(theta + h * e, prob) - fe._deviance(theta - h * e, prob)) / (2 * h)
+               for e in np.eye(len(theta))]
+    np.testing.assert_allclose(gradient, numeric, rtol=1e-5, atol=1e-6)

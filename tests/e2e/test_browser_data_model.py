@@ -61,8 +61,10 @@ def wait_model(pg, predicate, what: str, timeout: float = 30.0) -> dict:
     return state
 
 
-def wait_url(pg, fragment: str, timeout: float = 15_000) -> None:
-    pg.wait_for_function("(f) => window.location.href.includes(f)", arg=fragment, timeout=timeout)
+def wait_url(pg, *fragments: str, timeout: float = 15_000) -> None:
+    """The address bar contains every fragment (the app writes it at the end of each run)."""
+    pg.wait_for_function("(fs) => fs.every(f => window.location.href.includes(f))", arg=list(fragments),
+                         timeout=timeout)
 
 
 def share_url(pg, fragment: str = "") -> str:
@@ -157,8 +159,7 @@ def test_controls_change_tables_and_url_and_the_share_link_reproduces_them(serve
     assert "major[T.Juggling]" in state["terms"]
     assert state["components"] == ["person intercept", "person slope (years_after_grad)", "Residual"]
     assert page.get_by_role("switch", name="Random slope per group").is_checked()
-    wait_url(page, "random_slope=true")
-    assert "reference=Magic" in page.url
+    wait_url(page, "random_slope=true", "reference=Magic")
     no_traceback(page)
 
     # The share link, opened by someone else (a new context: no session, no cookies).
@@ -175,7 +176,7 @@ def test_controls_change_tables_and_url_and_the_share_link_reproduces_them(serve
         assert shared["loglik"] == state["loglik"]
         assert pg2.get_by_role("combobox", name="Reference level of major").input_value() == "Magic"
         assert pg2.get_by_role("switch", name="Random slope per group").is_checked()
-        assert "reference=Magic" in pg2.url and "random_slope=true" in pg2.url
+        wait_url(pg2, "/model?", "reference=Magic", "random_slope=true")
     finally:
         other.close()
 
@@ -188,7 +189,7 @@ def test_shared_link_as_the_first_page_of_a_fresh_browser(server, page):
     assert len(state["terms"]) == 6 and state["terms"][3] == "years_after_grad"
     assert all(t.startswith("years_after_grad:major") for t in state["terms"][4:])
     assert len(state["components"]) == 3
-    assert "reference=Magic" in page.url and "random_slope=true" in page.url
+    wait_url(page, "/model?", "reference=Magic", "random_slope=true")
     no_traceback(page)
 
 
@@ -245,14 +246,14 @@ def test_upload_guesses_roles_and_the_model_page_fits_it(server, page):
     for label, column in (("Response", "Reaction"), ("Time", "Days"), ("Group", "Subject"),
                           ("Category", "(none)")):
         assert page.get_by_role("combobox", name=label, exact=True).input_value() == column
-    assert "source=upload" in page.url
+    wait_url(page, "source=upload")
     no_traceback(page)
 
     page.locator('[data-testid="stSidebarNavLink"]', has_text="Model").click()
     state = wait_model(page, lambda s: s["loglik"] == SLEEP_RI, "the sleepstudy random-intercept fit")
     assert state["terms"] == ["Intercept", "Days"]
     assert page.get_by_text("No category column").first.is_visible()
-    assert "/model" in page.url and "source=upload" in page.url
+    wait_url(page, "/model?", "source=upload")
 
     page.get_by_text("Random slope per group", exact=True).click()
     state = wait_model(page, lambda s: s["loglik"] == SLEEP_RS, "the sleepstudy random-slope fit")
@@ -304,5 +305,5 @@ def test_a_shared_upload_link_asks_for_the_file(server, page):
     assert "The settings from the link are kept" in page.locator('[data-testid="stMain"]').inner_text()
     assert "whoever opens it must upload the same file" in page.locator('[data-testid="stSidebar"]').inner_text()
     assert model_state(page)["fe"] is None
-    assert "source=upload" in page.url and "random_slope=true" in page.url
+    wait_url(page, "/model?", "source=upload", "random_slope=true")
     no_traceback(page)

@@ -1,0 +1,309 @@
+"""Page timings of the dashboard, measured in a real headless Chromium against a real server.
+
+    python benchmarks/bench_app.py              # chapter's data and a 100,000-person upload
+    python benchmarks/bench_app.py --quick      # chapter's data only
+
+Starts its own `streamlit run app.py` on a free loopback port (a fresh process, so Streamlit's
+caches are cold) and Debian's chromium through Playwright, as tests/e2e/conftest.py does.
+Every time runs from the user's action (the page.goto, the click, the file handed to the
+uploader) until the browser shows the result:
+
+* "open": until the fixed-effects table shows its numbers; "page done" until the page's run
+  has finished (its last table, the model comparison, shown and Streamlit's status widget gone);
+* "refit": from clicking the random-slope toggle until the log-likelihood in the fit statistics
+  has changed and the status widget is gone;
+* "upload": from handing the file to the uploader until the Data page shows its summary
+  (the number of groups) and the status widget is gone.
+
+The last row is Streamlit's own floor for comparison: a one-table app opened the same way.
+
+"cold" means nothing of it was cached in the server (the first time that data and model are
+fitted; for the first "open" also the first run of the app in the process); "warm" means the
+same fit is served from Streamlit's cache (a new browser session on the same server).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-dev-shm-usage"]
+TIMEOUT_MS = 600_000
+BIG_PERSONS_PER_CATEGORY = 33_334  # 100,002 persons, about 250,000 rows
+TARGET_OPEN = 2.0
+TARGET_REFIT = 0.5
+
+# The page's tables as rows of cell texts (leaving out elements a running rerun is replacing).
+_STATE = """() => {
+  const rowsOf = t => [...t.querySelectorAll('tr')].map(
+      r => [...r.querySelectorAll('th,td')].map(c => c.innerText.trim()));
+  const tables = [...document.querySelectorAll('[data-testid="stMain"] table')]
+      .filter(t => !t.closest('[data-stale="true"]')).map(rowsOf);
+  const find = head => tables.find(rows => rows.length && rows[0].includes(head)) || null;
+  const fe = find('Coef.'), stats = find('value');
+  const stat = name => { const r = stats && stats.find(r => r[0] === name); return r ? r[r.length - 1] : null; };
+  return {
+    fe_numbers: !!(fe && fe.length > 1 && /[0-9]/.test(fe[1][1] || '')),
+    loglik: stat('Log-likelihood'),
+    time_to_show: stat('Time to show'),
+    comparison: !!find('n_params'),
+    running: !!document.querySelector('[data-testid="stStatusWidget"]'),
+  };
+}"""
+_IDLE = "!s.running"
+
+
+def _until(pg, condition: str, arg=None) -> None:
+    """Wait (polling every animation frame) until ``condition`` holds for the state ``s``."""
+    pg.wait_for_function(f"(arg) => {{ const s = ({_STATE})(); return {condition}; }}", arg=arg,
+                         timeout=TIMEOUT_MS)
+
+
+def _loglik(pg) -> str:
+    return pg.evaluate(_STATE)["loglik"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(log_path: Path, app: Path = ROOT / "app.py"):
+    port = _free_port()
+    log = open(log_path, "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+        cwd=app.parent, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(base + "/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    return proc, log, base
+        except OSError:
+            time.sleep(0.3)
+    proc.kill()
+    raise SystemExit(f"streamlit did not start within 60 s; see {log_path}")
+
+
+def stop_server(proc, log) -> None:
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+class Results:
+    def __init__(self):
+        self.rows = []
+
+    def add(self, data: str, step: str, cache: str, seconds: float, target: float | None = None, note: str = ""):
+        self.rows.append((data, step, cache, seconds, target, note))
+        print(f"  measured: {data} / {step} ({cache}): {seconds:.2f} s", file=sys.stderr, flush=True)
+
+    def print(self) -> None:
+        head = f"{'data':<30} {'step':<34} {'cache':<5} {'seconds':>8}  {'target':<9} {'':<4} note"
+        print(head)
+        print("-" * len(head))
+        for data, step, cache, seconds, target, note in self.rows:
+            tgt = f"< {target:g} s" if target is not None else ""
+            ok = ("" if target is None else ("ok" if seconds < target else "MISS"))
+            print(f"{data:<30} {step:<34} {cache:<5} {seconds:>8.2f}  {tgt:<9} {ok:<4} {note}")
+
+
+def open_model(pg, url: str) -> tuple[float, float, str]:
+    """Seconds from page.goto(url) to the fixed-effects numbers, and to the page's run being done;
+    and where the time went: the page's HTML and JavaScript loaded, the websocket opened, the
+    server's last message before the table showed (the rest is the browser drawing), and the
+    app's own 'Time to show' (the fit on the server)."""
+    marks = {"frames": []}
+
+    def on_websocket(ws):
+        marks.setdefault("ws", time.perf_counter())
+        ws.on("framereceived", lambda _: marks["frames"].append(time.perf_counter()))
+
+    pg.once("websocket", on_websocket)
+    start = time.perf_counter()
+    pg.goto(url, wait_until="commit", timeout=TIMEOUT_MS)
+    _until(pg, "s.fe_numbers && s.loglik")
+    shown_at = time.perf_counter()
+    shown = shown_at - start
+    _until(pg, "s.comparison && " + _IDLE)
+    done = time.perf_counter() - start
+    loaded = pg.evaluate("() => performance.getEntriesByType('navigation')[0].domContentLoadedEventEnd / 1000")
+    last = max([t for t in marks["frames"] if t <= shown_at], default=start) - start
+    where = (f"HTML+JS {loaded:.2f} s, websocket {marks.get('ws', start) - start:.2f} s, last message "
+             f"{last:.2f} s; app's 'Time to show' {pg.evaluate(_STATE)['time_to_show']}")
+    return shown, done, where
+
+
+def click_model_link(pg) -> tuple[float, float]:
+    start = time.perf_counter()
+    pg.locator('[data-testid="stSidebarNavLink"]', has_text="Model").click()
+    _until(pg, "s.fe_numbers && s.loglik")
+    shown = time.perf_counter() - start
+    _until(pg, "s.comparison && " + _IDLE)
+    return shown, time.perf_counter() - start
+
+
+def refit(pg) -> tuple[float, str, str]:
+    """Seconds from clicking the random-slope toggle to the new fit statistics (run finished)."""
+    before = _loglik(pg)
+    start = time.perf_counter()
+    pg.get_by_text("Random slope per group", exact=True).click()
+    _until(pg, "s.loglik && s.loglik !== arg && " + _IDLE, before)
+    return time.perf_counter() - start, before, _loglik(pg)
+
+
+def settle(pg) -> None:
+    """Between measurements: the run has finished and nothing is pending."""
+    _until(pg, _IDLE)
+    pg.wait_for_timeout(300)
+
+
+def chapter(browser, base: str, results: Results) -> None:
+    data = "chapter (239 rows)"
+    for cache in ("cold", "warm"):
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        try:
+            pg = context.new_page()
+            shown, done, where = open_model(pg, base + "/model")
+            results.add(data, "open /model -> fixed effects", cache, shown, TARGET_OPEN,
+                        ("first run of the app in the server; " if cache == "cold" else "new session; ") + where)
+            results.add(data, "open /model -> page done", cache, done, None, "incl. OLS and the ML comparison")
+            settle(pg)
+            seconds, before, after = refit(pg)
+            results.add(data, "random slope on -> new table", cache, seconds, TARGET_REFIT,
+                        f"log-lik {before} -> {after}")
+        finally:
+            context.close()
+
+
+def big_upload(browser, base: str, results: Results, workdir: Path) -> None:
+    from mixed_core.simulate import SimulationParams, simulate
+
+    frame = simulate(SimulationParams(persons_per_category=BIG_PERSONS_PER_CATEGORY)).data
+    path = workdir / "income_100k.csv"
+    frame.to_csv(path, index=False)
+    persons = frame["person"].nunique()
+    data = f"upload {persons:,} persons"
+    size = f"{len(frame):,} rows, {path.stat().st_size / 2**20:.1f} MB CSV"
+    print(f"  generated {path.name}: {size}", file=sys.stderr, flush=True)
+
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        pg = context.new_page()
+        pg.goto(base + "/", timeout=TIMEOUT_MS)  # the Data page (only "/" opens it without a dialog)
+        pg.get_by_text("Simulated income data").first.wait_for(timeout=TIMEOUT_MS)
+        settle(pg)
+        pg.locator('[data-testid="stRadioOption"]', has_text="Upload a file").click()
+        uploader = pg.locator('[data-testid="stFileUploader"] input[type="file"]')
+        uploader.wait_for(state="attached", timeout=TIMEOUT_MS)
+        settle(pg)
+
+        start = time.perf_counter()
+        uploader.set_input_files(str(path), timeout=TIMEOUT_MS)
+        pg.wait_for_function("""(groups) => !document.querySelector('[data-testid="stStatusWidget"]') &&
+            [...document.querySelectorAll('[data-testid="stMain"] [data-testid="stMetric"]')].some(m => {
+              const l = m.querySelector('[data-testid="stMetricLabel"]');
+              const v = m.querySelector('[data-testid="stMetricValue"]');
+              return l && v && l.innerText.trim() === 'Groups' && v.innerText.trim() === groups; })""",
+                             arg=f"{persons:,}", timeout=TIMEOUT_MS)
+        results.add(data, "upload -> Data page summary", "cold", time.perf_counter() - start, None, size)
+        settle(pg)
+
+        shown, done = click_model_link(pg)
+        results.add(data, "Model link -> fixed effects", "cold", shown, TARGET_OPEN, "random intercept, REML")
+        results.add(data, "Model link -> page done", "cold", done, None, "incl. OLS and the ML comparison")
+        settle(pg)
+        seconds, before, after = refit(pg)
+        results.add(data, "random slope on -> new table", "cold", seconds, None, f"log-lik {before} -> {after}")
+    finally:
+        context.close()
+
+
+BASELINE_APP = 'import streamlit as st\nst.title("Hello")\nst.table({"a": [1, 2]})\n'
+
+
+def baseline(browser, workdir: Path, results: Results) -> None:
+    """The floor Streamlit itself sets: a one-table app, opened the same way (warm)."""
+    app = workdir / "baseline" / "app.py"
+    app.parent.mkdir()
+    app.write_text(BASELINE_APP)
+    proc, log, base = start_server(workdir / "baseline.log", app)
+    try:
+        times = []
+        for _ in range(3):
+            context = browser.new_context(viewport={"width": 1400, "height": 1000})
+            try:
+                pg = context.new_page()
+                start = time.perf_counter()
+                pg.goto(base + "/", wait_until="commit", timeout=TIMEOUT_MS)
+                pg.locator('[data-testid="stMain"] table').wait_for(timeout=TIMEOUT_MS)
+                times.append(time.perf_counter() - start)
+            finally:
+                context.close()
+        results.add("baseline: st.title + st.table", "open / -> table", "warm", min(times), None,
+                    "Streamlit's own floor in this browser (best of 3)")
+    finally:
+        stop_server(proc, log)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="the chapter's data only (no 100,000-person upload)")
+    args = parser.parse_args()
+    if not Path(CHROMIUM).exists():
+        raise SystemExit(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium)")
+
+    import streamlit
+    from playwright.sync_api import sync_playwright
+
+    results = Results()
+    with tempfile.TemporaryDirectory(prefix="bench_app_") as tmp:
+        workdir = Path(tmp)
+        proc, log, base = start_server(workdir / "streamlit.log")
+        try:
+            with sync_playwright() as p:
+                browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+                try:
+                    chapter(browser, base, results)
+                    if not args.quick:
+                        big_upload(browser, base, results, workdir)
+                    stop_server(proc, log)
+                    proc = None
+                    baseline(browser, workdir, results)
+                    version = browser.version
+                finally:
+                    browser.close()
+        finally:
+            if proc is not None:
+                stop_server(proc, log)
+
+    print(f"Page timings in headless Chromium {version}, streamlit {streamlit.__version__}, "
+          f"Python {platform.python_version()}, {os.cpu_count()} CPUs; a fresh server (cold caches).")
+    print("cold: first fit of that data and model in the server; warm: served from Streamlit's cache.")
+    print()
+    results.print()
+
+
+if __name__ == "__main__":
+    main()
