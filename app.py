@@ -7,18 +7,30 @@ import streamlit as st
 from mixed_core import urlstate
 from pages import _shared as shared
 
-st.set_page_config(page_title="Mixed models explorer", page_icon=":material/ssid_chart:", layout="wide")
+st.set_page_config(page_title="Mixed models explorer", page_icon="📈", layout="wide")
 
 PAGES = [
-    st.Page("pages/data.py", title="Data", icon=":material/table_chart:", url_path="data", default=True),
+    st.Page("pages/data.py", title="Data", icon=":material/table_chart:", url_path="data"),
     st.Page("pages/model.py", title="Model", icon=":material/functions:", url_path="model"),
     st.Page("pages/explore.py", title="Explore", icon=":material/insights:", url_path="explore"),
 ]
-navigation = st.navigation(PAGES)
+
+
+def start() -> None:
+    """The bare address opens the Data page at its own path, /data, keeping the link's settings.
+    (Streamlit serves its default page only at /, so the Data page cannot be the default.)"""
+    st.switch_page(PAGES[0], query_params=st.query_params.to_dict())
+
+
+navigation = st.navigation([st.Page(start, title="Start", url_path="start", default=True)] + PAGES,
+                           position="hidden")
 settings = shared.settings()
 st.session_state["workspace"] = shared.workspace()
 
 with st.sidebar:
+    for page in PAGES:
+        st.page_link(page)
+    st.divider()
     st.caption("Linear mixed-effects models for grouped longitudinal data")
     share_slot = st.empty()
 

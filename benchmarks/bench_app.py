@@ -157,7 +157,7 @@ def open_model(pg, url: str) -> tuple[float, float, str]:
 
 def click_model_link(pg) -> tuple[float, float]:
     start = time.perf_counter()
-    pg.locator('[data-testid="stSidebarNavLink"]', has_text="Model").click()
+    pg.locator('[data-testid="stSidebar"]').get_by_role("link", name="Model").click()
     _until(pg, "s.fe_numbers && s.loglik")
     shown = time.perf_counter() - start
     _until(pg, "s.comparison && " + _IDLE)

@@ -106,8 +106,8 @@ def read_upload(name: str, payload: bytes) -> None:
         st.session_state["upload_error"] = str(exc)
         return
     st.session_state.pop("upload_error", None)
-    for name in DATA_DEPENDENT:
-        set_setting(name, urlstate.DEFAULTS[name])
+    for setting in DATA_DEPENDENT:
+        set_setting(setting, urlstate.DEFAULTS[setting])
     st.session_state["upload"] = {"name": name, "frame": frame,
                                   "key": "upload:" + hashlib.sha256(payload).hexdigest()}
 
@@ -281,3 +281,19 @@ def page_start(title: str) -> Optional[Workspace]:
     st.title(title)
     show_messages(ws)
     return ws if ws.frame is not None and ws.roles is not None else None
+
+
+def table(frame: pd.DataFrame, number_format: str = "{:,.3f}", index: bool = True) -> None:
+    """A small static table (real HTML, readable and copyable). st.table renders text cells
+    as Markdown, where 'years:major[T.Magic]' would turn into a directive: escape text first."""
+    shown = frame.copy()
+    if not pd.api.types.is_numeric_dtype(shown.index.dtype):
+        shown.index = [md(v) for v in shown.index]
+    shown.columns = [md(c) for c in shown.columns]
+    numeric = [c for c in shown.columns if pd.api.types.is_numeric_dtype(shown[c].dtype)
+               and not pd.api.types.is_bool_dtype(shown[c].dtype)]
+    for c in shown.columns:
+        if c not in numeric:
+            shown[c] = [v if v is None or (isinstance(v, float) and v != v) else md(v) for v in shown[c]]
+    styler = shown.style.format(number_format, subset=numeric, na_rep="")
+    st.table(styler if index else styler.hide(axis="index"))

@@ -120,7 +120,7 @@ def diagnostics_section(result) -> dict:
 
 def truth_section(ws, result, spec, groups) -> dict:
     st.subheader("Ground truth: the simulation's true values beside the estimates")
-    st.table(truth_table(result, ws.truth).style.format(precision=3, na_rep=""))
+    shared.table(truth_table(result, ws.truth))
     fig = figures.truth_blups_plot(result, ws.truth, groups=groups)
     chart(fig, "truth_blups")
     st.markdown("**Repeat the experiment**: simulate new data with new seeds, refit, and see how the estimates "
@@ -146,7 +146,7 @@ def truth_section(ws, result, spec, groups) -> dict:
     if stored and stored[0] == key:
         study = stored[1]
         with c2:
-            st.table(repeat_summary(study).style.format(precision=3, na_rep=""))
+            shared.table(repeat_summary(study))
         repeat_fig = repeat_plot(study)
         chart(repeat_fig, "repeat_plot")
         figs["Repeated experiment"] = repeat_fig

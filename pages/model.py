@@ -51,10 +51,10 @@ def the_model(result, data) -> None:
         left, right = st.columns([1, 1.3])
         with left:
             st.markdown("A few rows with their dummy variables")
-            st.table(examples.style.hide(axis="index"))
+            shared.table(examples, index=False)
         with right:
             st.markdown("The design matrix X for those rows")
-            st.table(explain.design_rows(data, examples.index).style.hide(axis="index"))
+            shared.table(explain.design_rows(data, examples.index), number_format="{:g}", index=False)
         st.caption(" · ".join(f"{beta} = {md(term)}" for beta, term in explain.design_column_labels(data)))
 
 
@@ -63,13 +63,13 @@ def results(result, data, elapsed: float) -> None:
     st.subheader("Fixed effects")
     fe = result.fixed_effects().reset_index().rename(columns={
         "estimate": "Coef.", "std_error": "Std.Err.", "p_value": "P>|z|", "ci_low": "[0.025", "ci_high": "0.975]"})
-    st.table(fe.style.format("{:,.3f}", subset=fe.columns[1:]).hide(axis="index"))
+    shared.table(fe, index=False)
 
     left, right = st.columns(2)
     with left:
         st.subheader("Variance components")
         vc = result.variance_table().rename(columns={"variance": "Variance", "sd": "SD"})
-        st.table(vc.style.format("{:,.3f}"))
+        shared.table(vc)
         if result.random_slope:
             st.markdown(f"Correlation of intercepts and slopes: **{result.intercept_slope_corr:.3f}**")
         st.markdown(f"ICC (share of the variance that lies between {md(roles.group)} groups at "
@@ -83,7 +83,7 @@ def results(result, data, elapsed: float) -> None:
             ENGINE_LABELS[result.spec.engine], f"{elapsed:.2f} s"]},
             index=["Observations", "Groups", "Group size min / mean / max", "Log-likelihood", "AIC", "BIC",
                    "Method", "Engine", "Time to show"])
-        st.table(stats)
+        shared.table(stats)
 
     st.subheader("Fit health")
     for level, sentence in explain.health_sentences(result):
@@ -96,14 +96,14 @@ def lines(result, data) -> None:
     for sentence in lines_sentences(result):
         st.markdown(f"- {md(sentence)}")
     table = result.lines()
-    table.columns = ["Intercept", "SE", "Intercept 2.5%", "Intercept 97.5%", "Slope", "SE ", "Slope 2.5%",
-                     "Slope 97.5%"]
-    st.table(table.style.format("{:,.2f}"))
+    table.columns = ["Intercept", "Intercept SE", "Intercept 2.5%", "Intercept 97.5%", "Slope", "Slope SE",
+                     "Slope 2.5%", "Slope 97.5%"]
+    shared.table(table, number_format="{:,.2f}")
 
 
 def ols_beside(result, ols) -> None:
     st.subheader("OLS beside the mixed model")
-    st.table(explain.ols_vs_mixed(result, ols).style.format("{:,.3f}"))
+    shared.table(explain.ols_vs_mixed(result, ols))
     st.markdown(md(explain.ols_vs_mixed_sentence(result, ols)))
 
 
@@ -112,7 +112,7 @@ def comparison(ws, spec) -> None:
     try:
         with st.spinner("Fitting OLS, random intercept and random slope models by ML…"):
             compared = shared.compared(ws.data_key, shared.data_spec(spec).with_(random_slope=False), ws.frame)
-        st.table(compared.table().style.format(precision=3, na_rep=""))
+        shared.table(compared.table(), number_format="{:,.3f}")
         st.markdown(md(compared.reading()))
     except UserInputError as exc:
         st.warning(md(str(exc)))

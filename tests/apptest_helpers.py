@@ -15,6 +15,7 @@ def app(page: str = "data", **query) -> AppTest:
         at.switch_page(f"pages/{page}.py")
     at.run()
     assert not at.exception, [e.value for e in at.exception]
+    assert not [e.value for e in at.error if "did not expect" in e.value]
     return at
 
 
@@ -26,5 +27,21 @@ def texts(at) -> str:
     return "\n".join(str(p) for p in parts).replace("\\", "")
 
 
-def table(at, index: int):
-    return at.table[index].value
+
+
+def _plain(value):
+    return value.replace("\\", "") if isinstance(value, str) else value
+
+
+def tables(at) -> list:
+    """The page's st.table contents with the Markdown escaping of text removed."""
+    out = []
+    for element in at.table:
+        frame = element.value.copy()
+        frame.columns = [_plain(c) for c in frame.columns]
+        frame.index = [_plain(i) for i in frame.index]
+        for c in frame.columns:
+            if frame[c].dtype == object or str(frame[c].dtype) in ("str", "string"):
+                frame[c] = [_plain(v) for v in frame[c]]
+        out.append(frame)
+    return out

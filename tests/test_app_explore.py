@@ -1,7 +1,7 @@
 """The Explore page under AppTest: every chart under each setting, highlighting, truth, repeats."""
 import json
 
-from apptest_helpers import app, texts
+from apptest_helpers import app, tables, texts
 
 
 def charts(at) -> dict:
@@ -68,7 +68,7 @@ def test_repeat_the_experiment():
     at = app("explore", repeats="4")
     at.button[0].click().run()
     assert not at.exception
-    summary = [t.value for t in at.table][-1]
+    summary = tables(at)[-1]
     assert "coverage" in summary.columns and len(summary) >= 6
     assert len(charts(at)) == 9  # the study's plot joins the page
 

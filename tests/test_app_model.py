@@ -1,17 +1,12 @@
 """The Model page under AppTest: every control, the tables, messages and the URL."""
 import pytest
 
-from apptest_helpers import app, texts
-
-
-def fixed_effects(at):
-    return at.table[2].value.set_index("term") if "term" in at.table[2].value.columns else None
+from apptest_helpers import app, tables, texts
 
 
 def table_with(at, column):
-    for t in at.table:
-        frame = t.value
-        if column in frame.columns or column in frame.index.names:
+    for frame in tables(at):
+        if column in frame.columns:
             return frame
     raise AssertionError(f"no table with {column}")
 

@@ -193,10 +193,6 @@ def test_shared_link_as_the_first_page_of_a_fresh_browser(server, page):
     no_traceback(page)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "st.table renders cells as Markdown, and ':major[T.Juggling]' is a Markdown text directive: "
-    "every interaction row reads 'years_after_grad:major' (pages/model.py results() and ols_beside() "
-    "pass the term names unescaped)"))
 def test_interaction_rows_name_their_level(server, page):
     page.goto(server + "/model?reference=Magic&random_slope=true")
     state = wait_model(page, lambda s: s["loglik"] == CHAPTER_RS, "the random-slope fit")
@@ -217,10 +213,6 @@ def test_default_page_shows_the_chapters_data(server, page):
     no_traceback(page)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "Streamlit serves the default page (Data) only at '/' (its url_path is '' whatever url_path= says), but "
-    "app.py publish_settings() shares the Data page as '/data': that link opens the Data page under a modal "
-    "'Page not found' dialog that makes the page inert until it is closed"))
 def test_the_data_pages_share_link_opens_without_a_dialog(server, browser, page):
     page.goto(server + "/")
     wait_for_app(page, "Simulated income data")
@@ -249,7 +241,7 @@ def test_upload_guesses_roles_and_the_model_page_fits_it(server, page):
     wait_url(page, "source=upload")
     no_traceback(page)
 
-    page.locator('[data-testid="stSidebarNavLink"]', has_text="Model").click()
+    page.locator('[data-testid="stSidebar"]').get_by_role("link", name="Model").click()
     state = wait_model(page, lambda s: s["loglik"] == SLEEP_RI, "the sleepstudy random-intercept fit")
     assert state["terms"] == ["Intercept", "Days"]
     assert page.get_by_text("No category column").first.is_visible()
@@ -281,9 +273,6 @@ def test_a_broken_upload_is_explained_and_the_last_good_data_stay(server, page, 
     no_traceback(page)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "pages/_shared.py read_upload(): the loop `for name in DATA_DEPENDENT` reuses the parameter `name`, so "
-    "the upload is stored as 'highlight' (the last of DATA_DEPENDENT), not under its file name"))
 def test_the_upload_is_named_after_its_file(server, page, tmp_path):
     page.goto(server + "/")
     wait_for_app(page, "Simulated income data")
