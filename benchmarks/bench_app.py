@@ -45,6 +45,7 @@ TIMEOUT_MS = 600_000
 BIG_PERSONS_PER_CATEGORY = 33_334  # 100,002 persons, about 250,000 rows
 TARGET_OPEN = 2.0
 TARGET_REFIT = 0.5
+TARGET_EXPLORE = 2.0
 
 # The page's tables as rows of cell texts (leaving out elements a running rerun is replacing).
 _STATE = """() => {
@@ -173,6 +174,19 @@ def refit(pg) -> tuple[float, str, str]:
     return time.perf_counter() - start, before, _loglik(pg)
 
 
+_CHARTS_DRAWN = """(n) => !document.querySelector('[data-testid="stStatusWidget"]') &&
+  [...document.querySelectorAll('[data-testid="stPlotlyChart"]')].filter(c => c.querySelector('.main-svg')).length >= n &&
+  [...document.querySelectorAll('h3')].some(h => h.innerText.includes('Downloads'))"""
+
+
+def explore_charts(pg, action, n_charts: int) -> float:
+    """Seconds from ``action()`` (opening or clicking to the Explore page) until all its charts are drawn."""
+    start = time.perf_counter()
+    action()
+    pg.wait_for_function(_CHARTS_DRAWN, arg=n_charts, timeout=TIMEOUT_MS)
+    return time.perf_counter() - start
+
+
 def settle(pg) -> None:
     """Between measurements: the run has finished and nothing is pending."""
     _until(pg, _IDLE)
@@ -193,6 +207,15 @@ def chapter(browser, base: str, results: Results) -> None:
             seconds, before, after = refit(pg)
             results.add(data, "random slope on -> new table", cache, seconds, TARGET_REFIT,
                         f"log-lik {before} -> {after}")
+            settle(pg)
+            link = pg.locator('[data-testid="stSidebar"]').get_by_role("link", name="Explore")
+            seconds = explore_charts(pg, link.click, 9)
+            results.add(data, "Explore link -> all 9 charts", cache, seconds, TARGET_EXPLORE,
+                        "random slope: lines, persons, 2 caterpillars, shrinkage, 3 diagnostics, truth")
+            settle(pg)
+            seconds = explore_charts(pg, lambda: pg.goto(base + "/explore?random_slope=true", wait_until="commit"), 9)
+            results.add(data, "open /explore (new page) -> 9 charts", cache, seconds, TARGET_EXPLORE,
+                        "includes loading Streamlit itself in the browser (see the baseline)")
         finally:
             context.close()
 
@@ -236,6 +259,11 @@ def big_upload(browser, base: str, results: Results, workdir: Path) -> None:
         settle(pg)
         seconds, before, after = refit(pg)
         results.add(data, "random slope on -> new table", "cold", seconds, None, f"log-lik {before} -> {after}")
+        settle(pg)
+        link = pg.locator('[data-testid="stSidebar"]').get_by_role("link", name="Explore")
+        seconds = explore_charts(pg, link.click, 8)
+        results.add(data, "Explore link -> all 8 charts", "warm", seconds, None,
+                    "fit cached; 200 persons drawn; diagnostics: 5,000 sampled rows, 2,000 quantiles")
     finally:
         context.close()
 

@@ -614,21 +614,33 @@ def _binned_means(x: np.ndarray, y: np.ndarray, bins: int = 20):
     return (np.bincount(idx, x, len(edges) - 1)[ok] / n[ok]), (np.bincount(idx, y, len(edges) - 1)[ok] / n[ok])
 
 
-def residuals_vs_fitted_plot(result) -> go.Figure:
+DIAGNOSTIC_POINTS = 5000  # rows drawn in residual plots; more only slow the browser down
+QQ_POINTS = 2000          # quantiles drawn in QQ plots
+
+
+def residuals_vs_fitted_plot(result, max_points: int = DIAGNOSTIC_POINTS) -> go.Figure:
     """Residuals (response - fitted with BLUPs) against fitted values, coloured by category,
-    with a zero line and the residuals' mean in 20 bins of the fitted values (a curve shows)."""
+    with a zero line and the residuals' mean in 20 bins of the fitted values (a curve shows).
+    Above ``max_points`` rows a stated random sample is drawn; the binned means use all rows."""
     data = result.data
     fitted, resid = np.asarray(result.fitted), np.asarray(result.residuals)
     cat = row_category(data)
     colors = _level_colors(data)
-    cls = scatter_class(data.n_obs)
+    shown = np.ones(data.n_obs, dtype=bool)
+    note = ""
+    if data.n_obs > max_points:
+        shown[:] = False
+        shown[np.random.default_rng(0).choice(data.n_obs, size=max_points, replace=False)] = True
+        note = (f"{max_points:,} of {data.n_obs:,} rows drawn (random sample, seed 0); "
+                "the binned means use all rows; ")
+    cls = scatter_class(int(shown.sum()))
     labels = _labels(data)[data.group_index]
     r = data.roles
     hover = (f"{esc(r.group)}: %{{customdata}}<br>fitted: %{{x{HOVER_NUM}}}<br>residual: %{{y{HOVER_NUM}}}"
              "<extra></extra>")
     traces = []
     for k in range(len(levels_of(data))):
-        sel = cat == k
+        sel = (cat == k) & shown
         traces.append(cls(x=fitted[sel], y=resid[sel], customdata=labels[sel], mode="markers",
                           name=_level_name(data, k), marker=dict(color=rgba(colors[k], 0.6), size=6),
                           hovertemplate=hover))
@@ -637,28 +649,37 @@ def residuals_vs_fitted_plot(result) -> go.Figure:
                              line=dict(color="black", width=2)))
     fig = go.Figure(data=traces, layout=dict(
         title=_title(f"Residuals vs fitted values of {esc(r.response)}",
-                     "look for: no funnel (spread growing with the fitted value), no curve in the binned means"),
+                     note + "look for: no funnel (spread growing with the fitted value), no curve in the binned means"),
         legend_title_text=_legend_title(data)))
     fig.add_hline(y=0, line=dict(color="grey", dash="dash"))
     return _axes(fig, f"fitted {r.response} (with BLUPs)", "residual")
 
 
-def qq_plot(values, title: str) -> go.Figure:
+def qq_plot(values, title: str, max_points: int = QQ_POINTS) -> go.Figure:
     """Normal QQ plot: ordered values against normal quantiles, with the least-squares
-    reference line (``scipy.stats.probplot``). ``title`` is user text and is escaped."""
+    reference line (``scipy.stats.probplot``). ``title`` is user text and is escaped.
+    Above ``max_points`` values, evenly spaced order statistics are drawn plus the 100 most
+    extreme at each end (where departures from normality show); the line uses all values."""
     values = np.asarray(values, dtype=float)
     finite = values[np.isfinite(values)]
     (osm, osr), (slope, intercept, _) = stats.probplot(finite, dist="norm")
-    cls = scatter_class(len(osm))
-    ends = np.array([osm.min(), osm.max()]) if len(osm) else np.array([])
+    notes = ["look for: points along the line; bent ends mean heavy or light tails"]
+    if len(osm) > max_points:
+        tails = np.r_[np.arange(100), np.arange(len(osm) - 100, len(osm))]
+        keep = np.unique(np.r_[np.linspace(0, len(osm) - 1, max_points - 200).round().astype(int), tails])
+        notes.append(f"{len(keep):,} of {len(osm):,} quantiles drawn (evenly spaced, the 100 most extreme at "
+                     "each end); the line uses all values")
+        osm, osr = osm[keep], osr[keep]
     dropped = len(values) - len(finite)
+    if dropped:
+        notes.append(f"{dropped} non-finite values not drawn")
+    ends = np.array([osm.min(), osm.max()]) if len(osm) else np.array([])
     fig = go.Figure(data=[
-        cls(x=osm, y=osr, mode="markers", name="values", marker=dict(color=PALETTE[0], size=5),
-            hovertemplate=f"normal quantile: %{{x:.3f}}<br>value: %{{y{HOVER_NUM}}}<extra></extra>"),
+        scatter_class(len(osm))(x=osm, y=osr, mode="markers", name="values", marker=dict(color=PALETTE[0], size=5),
+                                hovertemplate=f"normal quantile: %{{x:.3f}}<br>value: %{{y{HOVER_NUM}}}<extra></extra>"),
         go.Scatter(x=ends, y=intercept + slope * ends, mode="lines", name="reference line",
                    line=dict(color="black", dash="dash"))],
-        layout=dict(title=_title(esc(title), "look for: points along the line; bent ends mean heavy or light tails"
-                                 + (f"; {dropped} non-finite values not drawn" if dropped else ""))))
+        layout=dict(title=_title(esc(title), "; ".join(notes))))
     return _axes(fig, "theoretical normal quantile", "ordered values")
 
 

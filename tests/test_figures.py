@@ -405,3 +405,25 @@ def test_repeat_experiment_recovers_the_truth():
     resid = next(b for b in boxes if b.name == "residual_var")
     assert np.allclose(resid.y, df.loc[df["parameter"] == "residual_var", "estimate"] / 3000.0 ** 2)
     assert any(b.name == "group_slope_cov" for b in boxes)  # truth 0: drawn on its own panel
+
+
+def test_large_diagnostics_draw_a_stated_share_and_keep_the_extremes():
+    from mixed_core.figures import qq_plot, residuals_vs_fitted_plot
+
+    rng = np.random.default_rng(1)
+    values = rng.standard_t(3, size=50_000)
+    fig = qq_plot(values, "residuals", max_points=2000)
+    drawn = np.asarray(fig.data[0].y)
+    assert len(drawn) <= 2000 and "of 50,000 quantiles drawn" in fig.layout.title.text
+    assert drawn.min() == values.min() and drawn.max() == values.max()
+    assert np.all(np.diff(drawn) >= 0)
+
+    frame = simulate(SimulationParams(persons_per_category=4000)).data
+    result = fit(frame)
+    fig = residuals_vs_fitted_plot(result, max_points=3000)
+    points = sum(len(t.x) for t in fig.data if t.mode == "markers")
+    assert points == 3000
+    assert f"3,000 of {result.n_obs:,} rows drawn" in fig.layout.title.text
+    # The binned means summarise every row, not only the drawn ones.
+    binned = [t for t in fig.data if t.name == "mean residual (binned)"][0]
+    assert abs(np.mean(binned.y)) < 200
