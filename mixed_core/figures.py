@@ -21,7 +21,6 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
-from scipy import stats
 
 from .design import ModelData, line_contrasts
 from .result import Z95
@@ -660,6 +659,8 @@ def qq_plot(values, title: str, max_points: int = QQ_POINTS) -> go.Figure:
     reference line (``scipy.stats.probplot``). ``title`` is user text and is escaped.
     Above ``max_points`` values, evenly spaced order statistics are drawn plus the 100 most
     extreme at each end (where departures from normality show); the line uses all values."""
+    from scipy import stats  # imported here: the app's first page need not wait for scipy.stats
+
     values = np.asarray(values, dtype=float)
     finite = values[np.isfinite(values)]
     (osm, osr), (slope, intercept, _) = stats.probplot(finite, dist="norm")
@@ -685,6 +686,8 @@ def qq_plot(values, title: str, max_points: int = QQ_POINTS) -> go.Figure:
 
 def diagnostics_sentences(result) -> list[str]:
     """What to look for in the residual plots, with this fit's numbers."""
+    from scipy import stats
+
     resid = np.asarray(result.residuals)
     fitted = np.asarray(result.fitted)
     n = len(resid)

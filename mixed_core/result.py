@@ -7,12 +7,12 @@ from typing import Optional
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special
 
 from .design import ModelData, line_contrasts
 from .spec import ModelSpec
 
-Z95 = float(stats.norm.ppf(0.975))
+Z95 = float(special.ndtri(0.975))
 
 
 def _frozen(a) -> np.ndarray:
@@ -29,10 +29,10 @@ def coefficient_table(names, estimate, std_error, *, reference="z") -> pd.DataFr
         stat = est / se
     if isinstance(reference, (int, float)) and not isinstance(reference, bool):
         df = float(reference)  # a t reference distribution with df degrees of freedom
-        p = 2 * stats.t.sf(np.abs(stat), df)
-        q = stats.t.ppf(0.975, df)
+        p = 2 * special.stdtr(df, -np.abs(stat))
+        q = special.stdtrit(df, 0.975)
     else:
-        p = 2 * stats.norm.sf(np.abs(stat))
+        p = 2 * special.ndtr(-np.abs(stat))
         q = Z95
     return pd.DataFrame({
         "term": list(names), "estimate": est, "std_error": se, "z": stat, "p_value": p,
