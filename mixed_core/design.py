@@ -189,7 +189,9 @@ def prepare(df: pd.DataFrame, spec: ModelSpec) -> ModelData:
         names.append(roles.time)
         columns.append(t)
 
-    X = np.column_stack(columns)
+    X = np.empty((len(y), len(columns)), order="F")  # column-major: the engines read it by column
+    for j, column in enumerate(columns):
+        X[:, j] = column
     p = X.shape[1]
     n = len(y)
     if n <= p:
@@ -245,11 +247,13 @@ def line_contrasts(data: "ModelData") -> tuple[np.ndarray, np.ndarray]:
 
 def _check_rank(X: np.ndarray, names: list, levels: tuple, roles: ColumnRoles) -> None:
     """Every fixed effect must be estimable; name the culprit if one is not."""
-    scale = np.sqrt((X ** 2).sum(axis=0))
+    # Eigenvalues of the column-scaled X'X (p x p: cheap for a million rows); exact collinearity
+    # leaves one at rounding level, far below this threshold.
+    XtX = X.T @ X
+    scale = np.sqrt(np.diag(XtX))
     scale[scale == 0] = 1.0
-    Xs = X / scale
-    sv = np.linalg.svd(Xs, compute_uv=False)
-    if sv[-1] > 1e-9 * sv[0]:
+    eigenvalues = np.linalg.eigvalsh(XtX / np.outer(scale, scale))
+    if eigenvalues[0] > 1e-12 * eigenvalues[-1]:
         return
     if levels:
         t = X[:, names.index(roles.time)]

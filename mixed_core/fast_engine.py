@@ -128,7 +128,9 @@ def _build_problem(Z: np.ndarray, X: np.ndarray, y: np.ndarray, groups: np.ndarr
     """Accumulate per-group cross-products once (O(rows)), then merge groups with equal Z_i'Z_i."""
     n, p = X.shape
     q = Z.shape[1]
-    Xy = np.column_stack([X, y])
+    columns = np.empty((p + 1, n))  # [X y] column by column: contiguous rows for the weighted counts
+    columns[:p] = X.T
+    columns[p] = y
     # Per group: A_i (q x q) and W_i = Z_i'[X y] (q x (p+1)), by weighted bincount: no loop over groups.
     # Z's first column is the intercept (all ones), so its products need no multiplication.
     per_group = lambda w: np.bincount(groups, weights=w, minlength=n_groups)
@@ -138,7 +140,6 @@ def _build_problem(Z: np.ndarray, X: np.ndarray, y: np.ndarray, groups: np.ndarr
         A[:, 0, 1] = A[:, 1, 0] = per_group(Z[:, 1])
         A[:, 1, 1] = per_group(Z[:, 1] * Z[:, 1])
     W = np.empty((n_groups, q, p + 1))
-    columns = np.ascontiguousarray(Xy.T)  # contiguous columns for the weighted counts
     for j in range(p + 1):
         W[:, 0, j] = per_group(columns[j])
         if q == 2:
@@ -166,12 +167,13 @@ def _build_problem(Z: np.ndarray, X: np.ndarray, y: np.ndarray, groups: np.ndarr
     order = np.argsort(inverse, kind="stable")
     Wt = np.ascontiguousarray(W[order].transpose(1, 2, 0))  # (q, p+1, G), sorted by distinct A
     sorted_ids = inverse[order]
-    features = np.zeros((len(pairs), m, U))
-    chunk = max(1, 8_000_000 // (len(pairs) * m))
+    features = np.zeros((m, len(pairs), U))  # laid out as the evaluation reads it: (m, npairs*U)
+    chunk = 8192  # groups per pass: the products stay in cache, one buffer serves every pass
+    buffer = np.empty((len(pairs), m, min(chunk, n_groups)))
     for lo in range(0, n_groups, chunk):
         hi = min(n_groups, lo + chunk)
         Wc = Wt[:, :, lo:hi]
-        block = np.empty((len(pairs), m, hi - lo))
+        block = buffer[:, :, : hi - lo]
         for k, (a, b) in enumerate(pairs):
             row = 0
             for j in range(p + 1):
@@ -182,11 +184,11 @@ def _build_problem(Z: np.ndarray, X: np.ndarray, y: np.ndarray, groups: np.ndarr
                 row += width
         ids = sorted_ids[lo:hi]
         starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
-        features[:, :, ids[starts]] += np.add.reduceat(block, starts, axis=2)
-    # (m, pairs*U): D's upper triangle is one matrix-vector product with M laid out pair by pair.
-    features = np.ascontiguousarray(features.transpose(1, 0, 2).reshape(m, -1))
+        features[:, :, ids[starts]] += np.add.reduceat(block, starts, axis=2).transpose(1, 0, 2)
+    # (m, npairs*U): D's upper triangle is one matrix-vector product with M laid out pair by pair.
+    features = features.reshape(m, -1)
     problem = _Problem(n=n, p=p, q=q, reml=reml, A=A_u, counts=counts, features=features,
-                       XtX_y=Xy.T @ Xy, triu=triu)
+                       XtX_y=columns @ columns.T, triu=triu)
     return problem, A, W
 
 
@@ -270,24 +272,28 @@ def _projected_gradient_norm(g, x, bounds) -> float:
 def _optimize(prob: _Problem):
     """Minimise the profiled deviance over theta with bounds (diagonal >= 0).
 
-    L-BFGS-B with central-difference gradients from lme4's start (Lambda = I),
-    then from a second start near the boundary; the best finite optimum wins.
+    L-BFGS-B with the analytic gradient from lme4's start (Lambda = I). When that run fails
+    or ends on or near the boundary, where a second basin is most likely, it is repeated from
+    other starts and the best finite optimum wins.
     """
     q = prob.q
     bounds = _bounds(q)
     f = lambda th: _deviance(th, prob)
     fg = lambda th: _deviance_and_gradient(th, prob)
-    starts = [np.array([1.0])] if q == 1 else [np.array([1.0, 0.0, 1.0]), np.array([1.0, 0.0, 0.1])]
-    if q == 1:
-        starts.append(np.array([0.1]))
+    diag = [0] if q == 1 else [0, 2]
+    first = np.array([1.0]) if q == 1 else np.array([1.0, 0.0, 1.0])
+    others = [np.array([0.1]), np.array([3.0])] if q == 1 else [np.array([1.0, 0.0, 0.1]), np.array([0.1, 0.0, 1.0])]
     best = None
     total_iter = 0
-    for x0 in starts:
+    for x0 in [first] + others:
         res = optimize.minimize(fg, x0, jac=True, method="L-BFGS-B", bounds=bounds,
                                 options={"maxiter": 500, "ftol": 1e-13, "gtol": 1e-8})
         total_iter += int(res.nit)
         if np.isfinite(res.fun) and (best is None or res.fun < best.fun - 1e-10):
             best = res
+        settled = best is not None and best.success and all(best.x[j] > 1e-3 for j in diag)
+        if settled:
+            break
     if best is None:
         raise UserInputError(
             "The model could not be fitted: the likelihood is not finite anywhere the optimizer looked. "
@@ -321,7 +327,7 @@ def fit_fast(data: ModelData, spec: ModelSpec) -> MixedResult:
         sd = col_sd[j] if col_sd[j] > 0 else 1.0
         Atrans[j, j] = 1.0 / sd
         Atrans[0, j] = -col_mean[j] / sd
-    Xs = X @ Atrans
+    Xs = (Atrans.T @ X.T).T  # computed transposed: contiguous columns for the accumulation
     t_scale = float(np.sqrt(np.mean(t * t))) or 1.0
     Z = np.ones((n, 1)) if q == 1 else np.column_stack([np.ones(n), t / t_scale])
 
