@@ -283,7 +283,11 @@ def page_start(title: str) -> Optional[Workspace]:
     return ws if ws.frame is not None and ws.roles is not None else None
 
 
-def table(frame: pd.DataFrame, number_format: str = "{:,.3f}", index: bool = True) -> None:
+def p_value(p: float) -> str:
+    return "" if p != p else ("< 0.001" if p < 0.001 else f"{p:.3f}")
+
+
+def table(frame: pd.DataFrame, number_format: str = "{:,.3f}", index: bool = True, formats: dict = None) -> None:
     """A small static table (real HTML, readable and copyable). st.table renders text cells
     as Markdown, where 'years:major[T.Magic]' would turn into a directive: escape text first."""
     shown = frame.copy()
@@ -295,5 +299,9 @@ def table(frame: pd.DataFrame, number_format: str = "{:,.3f}", index: bool = Tru
     for c in shown.columns:
         if c not in numeric:
             shown[c] = [v if v is None or (isinstance(v, float) and v != v) else md(v) for v in shown[c]]
-    styler = shown.style.format(number_format, subset=numeric, na_rep="")
+    whole = [c for c in numeric if pd.api.types.is_integer_dtype(shown[c].dtype)]
+    styler = shown.style.format(number_format, subset=[c for c in numeric if c not in whole], na_rep="")
+    styler = styler.format("{:,}", subset=whole, na_rep="")
+    for column, how in (formats or {}).items():
+        styler = styler.format(how, subset=[md(column)], na_rep="")
     st.table(styler if index else styler.hide(axis="index"))

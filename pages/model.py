@@ -112,7 +112,8 @@ def comparison(ws, spec) -> None:
     try:
         with st.spinner("Fitting OLS, random intercept and random slope models by ML…"):
             compared = shared.compared(ws.data_key, shared.data_spec(spec).with_(random_slope=False), ws.frame)
-        shared.table(compared.table(), number_format="{:,.3f}")
+        table = compared.table()
+        shared.table(table, formats={c: shared.p_value for c in table.columns if c.startswith("p ")})
         st.markdown(md(compared.reading()))
     except UserInputError as exc:
         st.warning(md(str(exc)))
