@@ -209,12 +209,12 @@ def chapter(browser, base: str, results: Results) -> None:
                         f"log-lik {before} -> {after}")
             settle(pg)
             link = pg.locator('[data-testid="stSidebar"]').get_by_role("link", name="Explore")
-            seconds = explore_charts(pg, link.click, 9)
-            results.add(data, "Explore link -> all 9 charts", cache, seconds, TARGET_EXPLORE,
-                        "random slope: lines, persons, 2 caterpillars, shrinkage, 3 diagnostics, truth")
+            seconds = explore_charts(pg, link.click, 10)
+            results.add(data, "Explore link -> all 10 charts", cache, seconds, TARGET_EXPLORE,
+                        "random slope: lines, persons, 2 caterpillars, shrinkage, 4 diagnostics, truth")
             settle(pg)
-            seconds = explore_charts(pg, lambda: pg.goto(base + "/explore?random_slope=true", wait_until="commit"), 9)
-            results.add(data, "open /explore (new page) -> 9 charts", cache, seconds, TARGET_EXPLORE,
+            seconds = explore_charts(pg, lambda: pg.goto(base + "/explore?random_slope=true", wait_until="commit"), 10)
+            results.add(data, "open /explore (new page) -> 10 charts", cache, seconds, TARGET_EXPLORE,
                         "includes loading Streamlit itself in the browser (see the baseline)")
         finally:
             context.close()

@@ -106,11 +106,12 @@ def shrinkage_section(result, groups, highlight) -> dict:
 
 def diagnostics_section(result) -> dict:
     st.subheader("Diagnostics")
-    left, mid, right = st.columns(3)
     figs = {"Residuals vs fitted": figures.residuals_vs_fitted_plot(result),
             "QQ plot of residuals": figures.qq_plot(result.residuals, "Normal QQ plot of the residuals"),
-            "QQ plot of BLUPs": figures.qq_plot(result.blups[:, 0], "Normal QQ plot of the intercept BLUPs")}
-    for column, (name, fig) in zip((left, mid, right), figs.items()):
+            "QQ plot of intercept BLUPs": figures.qq_plot(result.blups[:, 0], "Normal QQ plot of the intercept BLUPs")}
+    if result.random_slope:
+        figs["QQ plot of slope BLUPs"] = figures.qq_plot(result.blups[:, 1], "Normal QQ plot of the slope BLUPs")
+    for column, (name, fig) in zip(st.columns(len(figs)), figs.items()):
         with column:
             chart(fig, name.replace(" ", "_").lower())
     for sentence in figures.diagnostics_sentences(result):

@@ -20,7 +20,7 @@ def trace_names(at) -> set:
 def test_every_chart_with_random_slopes():
     at = app("explore", random_slope="true")
     titles = " | ".join(figure_titles(at))
-    assert len(charts(at)) == 9  # lines, persons, 2 caterpillars, shrinkage, 3 diagnostics, truth
+    assert len(charts(at)) == 10  # lines, persons, 2 caterpillars, shrinkage, 4 diagnostics, truth
     for needle in ("Population lines", "predicted line", "BLUP", "QQ", "Residuals"):
         assert needle in titles, needle
     shown = texts(at)
@@ -30,7 +30,7 @@ def test_every_chart_with_random_slopes():
 
 def test_random_intercept_has_one_caterpillar():
     at = app("explore")
-    assert len(charts(at)) == 8
+    assert len(charts(at)) == 8  # one caterpillar, three diagnostics
 
 
 def test_highlight_from_the_url_reaches_every_person_chart():
@@ -61,7 +61,7 @@ def test_examples_without_truth():
     at = app("explore", source="example", example="sleepstudy", random_slope="true")
     assert not at.exception
     assert "Ground truth" not in texts(at)
-    assert len(charts(at)) == 8
+    assert len(charts(at)) == 9
 
 
 def test_repeat_the_experiment():

@@ -10,9 +10,9 @@ def test_explore_charts_click_and_report(server, page, tmp_path):
     page.goto(f"{server}/explore?random_slope=true")
     wait_for_app(page, "Downloads")
     charts = page.locator("[data-testid='stPlotlyChart']")
-    charts.nth(8).scroll_into_view_if_needed()
-    page.wait_for_function("() => document.querySelectorAll('[data-testid=stPlotlyChart] .main-svg').length >= 9")
-    assert charts.count() == 9  # lines, persons, 2 caterpillars, shrinkage, 3 diagnostics, truth
+    charts.nth(9).scroll_into_view_if_needed()
+    page.wait_for_function("() => document.querySelectorAll('[data-testid=stPlotlyChart] .main-svg').length >= 10")
+    assert charts.count() == 10  # lines, persons, 2 caterpillars, shrinkage, 4 diagnostics, truth
     for i in range(charts.count()):
         assert charts.nth(i).locator(".main-svg").count() >= 1, f"chart {i} not drawn"
     assert "Traceback" not in page.inner_text("body")
