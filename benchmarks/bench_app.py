@@ -26,21 +26,17 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests" / "e2e"))
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage"]
+from serving import CHROMIUM, CHROMIUM_ARGS, start_server, stop_server  # noqa: E402  (the tests' server helper)
+
 TIMEOUT_MS = 600_000
 BIG_PERSONS_PER_CATEGORY = 33_334  # 100,002 persons, about 250,000 rows
 TARGET_OPEN = 2.0
@@ -75,41 +71,6 @@ def _until(pg, condition: str, arg=None) -> None:
 
 def _loglik(pg) -> str:
     return pg.evaluate(_STATE)["loglik"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(log_path: Path, app: Path = ROOT / "app.py"):
-    port = _free_port()
-    log = open(log_path, "w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-        cwd=app.parent, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            with urllib.request.urlopen(base + "/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    return proc, log, base
-        except OSError:
-            time.sleep(0.3)
-    proc.kill()
-    raise SystemExit(f"streamlit did not start within 60 s; see {log_path}")
-
-
-def stop_server(proc, log) -> None:
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
 
 
 class Results:

@@ -206,7 +206,6 @@ def prepare(df: pd.DataFrame, spec: ModelSpec) -> ModelData:
     _check_rank(X, names, levels, roles)
 
     if spec.random_slope:
-        sizes = np.bincount(group_codes, minlength=n_groups)
         tmin = np.full(n_groups, np.inf)
         tmax = np.full(n_groups, -np.inf)
         np.minimum.at(tmin, group_codes, t)
@@ -220,7 +219,6 @@ def prepare(df: pd.DataFrame, spec: ModelSpec) -> ModelData:
                 f"With {n} rows and {n_groups} groups there are not more rows than random effects "
                 f"({2 * n_groups} with a random slope), so the model cannot be fitted. Switch the random slope "
                 "off or use data with more measurements per group.")
-        del sizes
 
     frame = kept.copy()
     return ModelData(

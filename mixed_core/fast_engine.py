@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import linalg, optimize, sparse
+from scipy import linalg, optimize
 
 from .design import ModelData
 from .errors import UserInputError

@@ -497,7 +497,7 @@ def _shrinkage_2d(result, table, keep, hl, note) -> go.Figure:
     oi, os_ = table["own_intercept"].to_numpy(), table["own_slope"].to_numpy()
     oic = table["own_intercept_category_slope"].to_numpy()
     pi, ps = table["partial_intercept"].to_numpy(), table["partial_slope"].to_numpy()
-    qi, qs = table["pooled_intercept"].to_numpy(), table["pooled_slope"].to_numpy()
+    qs = table["pooled_slope"].to_numpy()
     cls = scatter_class(2 * int(keep.sum()))
     hover = (f"{esc(r.group)}: %{{customdata}}<br>intercept: %{{x{HOVER_NUM}}}<br>slope: %{{y{HOVER_NUM}}}"
              "<extra>%{fullData.name}</extra>")
@@ -696,7 +696,7 @@ def diagnostics_sentences(result) -> list[str]:
     kurt = float(stats.kurtosis(resid))
     beyond = float(np.mean(np.abs(std) > 3))
     out = [
-        f"Residuals vs fitted: look for an even band around zero, with no funnel and no curve.",
+        "Residuals vs fitted: look for an even band around zero, with no funnel and no curve.",
         f"Skewness of the residuals: {skew:.2f} (0 for a symmetric distribution; beyond ±1 is clearly skewed).",
         f"Excess kurtosis: {kurt:.2f} (0 for a normal distribution; large positive values mean heavy tails).",
         f"{beyond:.1%} of the standardized residuals lie beyond ±3 ({int(round(beyond * n))} of {n:,}); "

@@ -1,8 +1,6 @@
 """Text summaries in the layout of the chapter's (statsmodels') tables."""
 from __future__ import annotations
 
-import numpy as np
-
 from .result import MixedResult, OLSResult
 
 WIDTH = 94

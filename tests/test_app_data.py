@@ -1,6 +1,4 @@
 """The Data page under AppTest: sources, simulation settings, roles, messages, URL state."""
-import pandas as pd
-
 from apptest_helpers import app, texts
 from mixed_core.loading import read_table
 

@@ -8,7 +8,7 @@ from scipy import stats
 from datasets import fit
 from mixed_core import ColumnRoles, ModelSpec, prepare
 from mixed_core import figures as F
-from mixed_core.fitting import fit_mixed, fit_ols
+from mixed_core.fitting import fit_ols
 from mixed_core.repeat import repeat_experiment, repeat_plot, repeat_summary, truth_table
 from mixed_core.result import Z95
 from mixed_core.simulate import SimulationParams, simulate

@@ -5,7 +5,6 @@ import pytest
 
 from datasets import fit
 from mixed_core import ColumnRoles, ModelSpec, prepare
-from mixed_core.fitting import fit_mixed
 from mixed_core.shrinkage import (KIND_ONE_POINT, KIND_ONE_TIME, KIND_OWN, group_stats, shrinkage_sentences,
                                   shrinkage_table)
 from mixed_core.simulate import SimulationParams, simulate

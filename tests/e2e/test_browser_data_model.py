@@ -8,8 +8,6 @@ a URL parameter), then for Streamlit's status widget to be gone: no fixed sleeps
 import time
 from pathlib import Path
 
-import pytest
-
 from conftest import wait_for_app
 
 ROOT = Path(__file__).resolve().parents[2]
