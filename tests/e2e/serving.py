@@ -12,6 +12,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+# Screenshots the tests take: the README's own with UPDATE_SCREENSHOTS=1, else kept out of the tree.
+SCREENSHOTS = (Path(__file__).parent / "screenshots" if os.environ.get("UPDATE_SCREENSHOTS")
+               else ROOT / "artifacts" / "screenshots")
 # Headless, no sandbox (root), and none of Chromium's own network traffic (this machine has none).
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",

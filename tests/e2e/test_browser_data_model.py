@@ -9,10 +9,10 @@ import time
 from pathlib import Path
 
 from conftest import wait_for_app
+from serving import SCREENSHOTS
 
 ROOT = Path(__file__).resolve().parents[2]
 SLEEPSTUDY = ROOT / "tests" / "data" / "sleepstudy.csv"
-SCREENSHOTS = ROOT / "tests" / "e2e" / "screenshots"
 
 CHAPTER_RI = "-2,327.5068"      # chapter data, REML, random intercept
 CHAPTER_RS = "-2,320.3927"      # ... with a random slope (whatever the reference level)

@@ -1,9 +1,7 @@
 """The Explore page in a real headless Chromium: every chart, a click that highlights, the report."""
-from pathlib import Path
-
 from conftest import wait_for_app
+from serving import SCREENSHOTS as SHOTS
 
-SHOTS = Path(__file__).parent / "screenshots"
 
 
 def test_explore_charts_click_and_report(server, page, tmp_path):
@@ -16,7 +14,7 @@ def test_explore_charts_click_and_report(server, page, tmp_path):
     for i in range(charts.count()):
         assert charts.nth(i).locator(".main-svg").count() >= 1, f"chart {i} not drawn"
     assert "Traceback" not in page.inner_text("body")
-    SHOTS.mkdir(exist_ok=True)
+    SHOTS.mkdir(parents=True, exist_ok=True)
     charts.nth(0).evaluate("e => e.scrollIntoView({block: 'center'})")
     page.wait_for_timeout(300)
     page.screenshot(path=str(SHOTS / "explore_lines.png"))
