@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
 
-from serving import CHROMIUM, CHROMIUM_ARGS, start_server, stop_server  # noqa: E402  (the tests' server helper)
+from serving import CHROMIUM, CHROMIUM_ARGS, MODEL_STATE_JS, start_server, stop_server  # noqa: E402  (the tests' server helper)
 
 TIMEOUT_MS = 600_000
 BIG_PERSONS_PER_CATEGORY = 33_334  # 100,002 persons, about 250,000 rows
@@ -43,23 +43,7 @@ TARGET_OPEN = 2.0
 TARGET_REFIT = 0.5
 TARGET_EXPLORE = 2.0
 
-# The page's tables as rows of cell texts (leaving out elements a running rerun is replacing).
-_STATE = """() => {
-  const rowsOf = t => [...t.querySelectorAll('tr')].map(
-      r => [...r.querySelectorAll('th,td')].map(c => c.innerText.trim()));
-  const tables = [...document.querySelectorAll('[data-testid="stMain"] table')]
-      .filter(t => !t.closest('[data-stale="true"]')).map(rowsOf);
-  const find = head => tables.find(rows => rows.length && rows[0].includes(head)) || null;
-  const fe = find('Coef.'), stats = find('value');
-  const stat = name => { const r = stats && stats.find(r => r[0] === name); return r ? r[r.length - 1] : null; };
-  return {
-    fe_numbers: !!(fe && fe.length > 1 && /[0-9]/.test(fe[1][1] || '')),
-    loglik: stat('Log-likelihood'),
-    time_to_show: stat('Time to show'),
-    comparison: !!find('n_params'),
-    running: !!document.querySelector('[data-testid="stStatusWidget"]'),
-  };
-}"""
+_STATE = MODEL_STATE_JS
 _IDLE = "!s.running"
 
 

@@ -144,11 +144,9 @@ def _example_roles(values: dict) -> Optional[ColumnRoles]:
     if values["source"] == "example":
         return EXAMPLES[values["example"]].roles
     if values["source"] == "simulate":
-        return SIM_ROLES
+        params = urlstate.simulation_params(values)
+        return ColumnRoles(params.response, params.time, params.group, params.category)
     return None
-
-
-SIM_ROLES = ColumnRoles("income", "years_after_grad", "person", "major")
 
 
 def workspace() -> Workspace:
@@ -281,10 +279,6 @@ def page_start(title: str) -> Optional[Workspace]:
     st.title(title)
     show_messages(ws)
     return ws if ws.frame is not None and ws.roles is not None else None
-
-
-def p_value(p: float) -> str:
-    return "" if p != p else ("< 0.001" if p < 0.001 else f"{p:.3f}")
 
 
 def table(frame: pd.DataFrame, number_format: str = "{:,.3f}", index: bool = True, formats: dict = None) -> None:

@@ -4,7 +4,7 @@ import time
 import pandas as pd
 import streamlit as st
 
-from mixed_core import UserInputError, explain
+from mixed_core import UserInputError, explain, report
 from mixed_core.summary import lines_sentences
 from pages import _shared as shared
 from pages._shared import md
@@ -113,7 +113,7 @@ def comparison(ws, spec) -> None:
         with st.spinner("Fitting OLS, random intercept and random slope models by ML…"):
             compared = shared.compared(ws.data_key, shared.data_spec(spec).with_(random_slope=False), ws.frame)
         table = compared.table()
-        shared.table(table, formats={c: shared.p_value for c in table.columns if c.startswith("p ")})
+        shared.table(table, formats={c: report.fmt_p for c in table.columns if c.startswith("p ")})
         st.markdown(md(compared.reading()))
     except UserInputError as exc:
         st.warning(md(str(exc)))

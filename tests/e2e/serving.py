@@ -55,3 +55,23 @@ def stop_server(proc, log) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
     log.close()
+
+
+# What the Model page shows, read in the browser: every st.table of the main area (not those a
+# running rerun is about to replace) as rows of cell texts. The fixed-effects table is the one
+# with a "Coef." column, the fit statistics the one with a "value" column.
+MODEL_STATE_JS = """() => {
+  const rowsOf = t => [...t.querySelectorAll('tr')].map(
+      r => [...r.querySelectorAll('th,td')].map(c => c.innerText.trim()));
+  const tables = [...document.querySelectorAll('[data-testid="stMain"] table')]
+      .filter(t => !t.closest('[data-stale="true"]')).map(rowsOf);
+  const find = head => tables.find(rows => rows.length && rows[0].includes(head)) || null;
+  const fe = find('Coef.'), stats = find('value'), vc = find('Variance');
+  const stat = name => { const r = stats && stats.find(r => r[0] === name); return r ? r[r.length - 1] : null; };
+  return {fe: fe, fe_text: fe ? fe.map(r => r.join('\\t')).join('\\n') : null,
+          fe_numbers: !!(fe && fe.length > 1 && /[0-9]/.test(fe[1][1] || '')),
+          terms: fe ? fe.slice(1).map(r => r[0]) : [], components: vc ? vc.slice(1).map(r => r[0]) : [],
+          loglik: stat('Log-likelihood'), method: stat('Method'), engine: stat('Engine'),
+          time_to_show: stat('Time to show'), comparison: !!find('n_params'),
+          running: !!document.querySelector('[data-testid="stStatusWidget"]')};
+}"""

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from conftest import wait_for_app
-from serving import SCREENSHOTS
+from serving import MODEL_STATE_JS, SCREENSHOTS
 
 ROOT = Path(__file__).resolve().parents[2]
 SLEEPSTUDY = ROOT / "tests" / "data" / "sleepstudy.csv"
@@ -19,28 +19,8 @@ CHAPTER_RS = "-2,320.3927"      # ... with a random slope (whatever the referenc
 SLEEP_RI = "-893.2325"
 SLEEP_RS = "-871.8141"
 
-# Every st.table of the main area (not the ones a rerun is about to replace) as rows of cell
-# texts; the fixed-effects table is the one with a "Coef." column, the fit statistics the one
-# with a "value" column.
-_READ_TABLES = """() => {
-  const rowsOf = t => [...t.querySelectorAll('tr')].map(
-      r => [...r.querySelectorAll('th,td')].map(c => c.innerText.trim()));
-  const tables = [...document.querySelectorAll('[data-testid="stMain"] table')]
-      .filter(t => !t.closest('[data-stale="true"]')).map(rowsOf);
-  const find = head => tables.find(rows => rows.length && rows[0].includes(head)) || null;
-  const fe = find('Coef.'), stats = find('value'), vc = find('Variance');
-  const stat = name => {
-    const row = stats && stats.find(r => r[0] === name);
-    return row ? row[row.length - 1] : null;
-  };
-  return {fe: fe, fe_text: fe ? fe.map(r => r.join('\\t')).join('\\n') : null,
-          terms: fe ? fe.slice(1).map(r => r[0]) : [], components: vc ? vc.slice(1).map(r => r[0]) : [],
-          loglik: stat('Log-likelihood'), method: stat('Method'), engine: stat('Engine')};
-}"""
-
-
 def model_state(pg) -> dict:
-    return pg.evaluate(_READ_TABLES)
+    return pg.evaluate(MODEL_STATE_JS)
 
 
 def wait_model(pg, predicate, what: str, timeout: float = 30.0) -> dict:
