@@ -188,7 +188,7 @@ def health_sentences(result: MixedResult) -> list[tuple[str, str]]:
         else:
             out.append(("ok", f"Personal intercepts and slopes correlate with r = {corr:.2f}."))
     if d.n_dropped:
-        cols = _and_join(d.roles.used_columns(), "or")
+        cols = _and_join(list(d.used_columns or d.roles.used_columns()), "or")
         out.append(("warning", f"{d.n_dropped} row{'s' if d.n_dropped != 1 else ''} with a missing value in "
                                f"{cols} {'were' if d.n_dropped != 1 else 'was'} left out; the fit uses the "
                                f"remaining {d.n_obs}."))

@@ -97,10 +97,14 @@ class MixedResult:
         return self.spec.random_slope
 
     @property
+    def correlated(self) -> bool:
+        """With a random slope: whether its correlation with the intercept is estimated."""
+        return bool(self.random_slope and getattr(self.spec, "correlated", True))
+
+    @property
     def n_params(self) -> int:
-        """Fixed effects, covariance parameters and the residual variance (lme4's count)."""
-        q = 2 if self.random_slope else 1
-        return len(self.term_names) + q * (q + 1) // 2 + 1
+        """Fixed effects, covariance parameters (theta) and the residual variance (lme4's count)."""
+        return len(self.term_names) + len(np.atleast_1d(self.theta)) + 1
 
     # ---- fixed effects -------------------------------------------------------
     @property
@@ -117,7 +121,8 @@ class MixedResult:
         vc = {"group_var": float(self.re_cov[0, 0]), "residual_var": float(self.residual_var)}
         if self.random_slope:
             vc["slope_var"] = float(self.re_cov[1, 1])
-            vc["group_slope_cov"] = float(self.re_cov[0, 1])
+            if self.correlated:
+                vc["group_slope_cov"] = float(self.re_cov[0, 1])
         return vc
 
     def variance_table(self) -> pd.DataFrame:
@@ -134,7 +139,7 @@ class MixedResult:
 
     @property
     def intercept_slope_corr(self) -> Optional[float]:
-        if not self.random_slope:
+        if not self.correlated:
             return None
         denom = math.sqrt(max(self.re_cov[0, 0], 0) * max(self.re_cov[1, 1], 0))
         return float(self.re_cov[0, 1] / denom) if denom > 0 else float("nan")

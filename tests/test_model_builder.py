@@ -1,0 +1,202 @@
+"""The model builder: the spec's covariates, centred and quadratic time, term names and parts,
+rows of X at chosen values."""
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from datasets import DATA
+from mixed_core import ColumnRoles, ModelSpec, UserInputError, prepare
+from mixed_core.design import curve_contrasts, design_row, line_contrasts, quadratic_contrasts
+from mixed_core.spec import Covariate
+
+INCOME = ColumnRoles("income", "years_after_grad", "person", "major")
+PIGS = ColumnRoles("Weight", "Time", "Pig", "Cu")
+
+
+@pytest.fixture(scope="module")
+def pigs():
+    return pd.read_csv(DATA / "inference" / "dietox.csv")
+
+
+def pig_spec(**kw):
+    base = dict(reference="Cu000", random_slope=True, time_centre=6,
+                covariates=(Covariate("Evit", reference="Evit000"), Covariate("Start")))
+    base.update(kw)
+    return ModelSpec(PIGS, **base)
+
+
+# ---- the spec -----------------------------------------------------------------------------------
+
+def test_spec_defaults_are_todays_model():
+    s = ModelSpec(INCOME)
+    assert (s.covariates, s.time_centre, s.time_degree, s.correlated, s.time_unit, s.time_origin) == \
+        ((), None, 1, True, None, "group-first")
+    assert s.used_columns() == ["income", "years_after_grad", "person", "major"]
+
+
+@pytest.mark.parametrize("kw,message", [
+    (dict(time_degree=3), "time_degree"),
+    (dict(time_degree=True), "time_degree"),
+    (dict(time_centre=float("nan")), "finite"),
+    (dict(time_centre="10"), "time_centre"),
+    (dict(correlated="no"), "correlated"),
+    (dict(time_unit="fortnights"), "time_unit"),
+    (dict(time_origin="2020-13-45"), "time_origin"),
+    (dict(time_origin="first"), "time_origin"),
+    (dict(covariates=("Start",)), "Covariate objects"),
+    (dict(covariates=(Covariate("a"), Covariate("a"))), "listed twice"),
+    (dict(covariates=(Covariate("major"),)), "is the category"),
+    (dict(covariates=(Covariate("person"),)), "is the group"),
+])
+def test_spec_rejects_invalid_settings(kw, message):
+    with pytest.raises(ValueError, match=message):
+        ModelSpec(INCOME, **kw)
+
+
+def test_spec_accepts_a_date_origin_and_lists_become_tuples():
+    s = ModelSpec(INCOME, time_origin="2020-01-31", time_unit="weeks", covariates=[Covariate("x")],
+                  time_centre=10)
+    assert s.covariates == (Covariate("x"),) and s.time_centre == 10.0 and isinstance(s.time_centre, float)
+    assert s.used_columns()[-1] == "x"
+
+
+@pytest.mark.parametrize("kw,message", [
+    (dict(kind="ordinal"), "kind"),
+    (dict(kind="numeric", reference="a"), "no reference"),
+    (dict(kind="categorical", centre=True), "cannot be centred"),
+])
+def test_covariate_rejects_invalid_settings(kw, message):
+    with pytest.raises(ValueError, match=message):
+        Covariate("x", **kw)
+
+
+# ---- the design ---------------------------------------------------------------------------------
+
+def test_default_spec_keeps_todays_names_and_gains_parts(income_frame):
+    d = prepare(income_frame, ModelSpec(INCOME, reference="Juggling"))
+    assert d.term_names == ("Intercept", "major[T.Magic]", "major[T.Dragon Taming]", "years_after_grad",
+                            "years_after_grad:major[T.Magic]", "years_after_grad:major[T.Dragon Taming]")
+    assert d.term_parts == ((), (("major", "Magic", 1),), (("major", "Dragon Taming", 1),),
+                            (("years_after_grad", None, 1),),
+                            (("years_after_grad", None, 1), ("major", "Magic", 1)),
+                            (("years_after_grad", None, 1), ("major", "Dragon Taming", 1)))
+    assert d.time_centre == 0 and d.time_degree == 1 and d.covariates == ()
+    assert d.time_axis is d.time
+
+
+def test_covariates_centred_time_and_their_columns(pigs):
+    d = prepare(pigs, pig_spec())
+    assert d.term_names == ("Intercept", "Cu[T.Cu035]", "Cu[T.Cu175]", "Evit[T.Evit200]", "Evit[T.Evit100]",
+                            "Time", "Start", "Time:Cu[T.Cu035]", "Time:Cu[T.Cu175]")
+    assert d.term_parts[3] == (("Evit", "Evit200", 1),) and d.term_parts[6] == (("Start", None, 1),)
+    assert d.n_obs == 861 and d.n_groups == 72   # Feed's missing values do not drop rows: not used
+    kept = pigs.loc[d.frame.index]
+    np.testing.assert_array_equal(d.time, kept["Time"].to_numpy() - 6)
+    np.testing.assert_array_equal(d.time_axis, kept["Time"].to_numpy())
+    np.testing.assert_array_equal(d.X[:, 5], d.time)
+    np.testing.assert_array_equal(d.X[:, 6], kept["Start"].to_numpy())
+    np.testing.assert_array_equal(d.X[:, 4], (kept["Evit"] == "Evit100").to_numpy() * 1.0)
+    np.testing.assert_array_equal(d.X[:, 7], d.time * (kept["Cu"] == "Cu035").to_numpy())
+    evit = d.covariate("Evit")
+    assert evit.kind == "categorical" and evit.levels == ("Evit000", "Evit200", "Evit100")
+    start = d.covariate("Start")
+    assert start.kind == "numeric" and start.mean == pytest.approx(kept["Start"].mean())
+
+
+def test_by_time_centred_numeric_and_quadratic(pigs):
+    spec = pig_spec(time_degree=2, covariates=(Covariate("Start", centre=True, by_time=True),
+                                               Covariate("Evit", by_time=True)))
+    d = prepare(pigs, spec)
+    assert d.term_names == (
+        "Intercept", "Cu[T.Cu035]", "Cu[T.Cu175]", "Evit[T.Evit200]", "Evit[T.Evit100]", "Time", "I(Time ** 2)",
+        "Start", "Time:Cu[T.Cu035]", "Time:Cu[T.Cu175]", "I(Time ** 2):Cu[T.Cu035]", "I(Time ** 2):Cu[T.Cu175]",
+        "Time:Start", "I(Time ** 2):Start", "Time:Evit[T.Evit200]", "Time:Evit[T.Evit100]",
+        "I(Time ** 2):Evit[T.Evit200]", "I(Time ** 2):Evit[T.Evit100]")
+    assert d.term_parts[6] == (("Time", None, 2),)
+    assert d.term_parts[13] == (("Time", None, 2), ("Start", None, 1))
+    assert d.term_parts[16] == (("Time", None, 2), ("Evit", "Evit200", 1))
+    kept = pigs.loc[d.frame.index]
+    start_c = kept["Start"].to_numpy() - kept["Start"].mean()
+    np.testing.assert_allclose(d.X[:, 7], start_c)
+    np.testing.assert_allclose(d.X[:, 13], d.time ** 2 * start_c)
+    assert abs(d.X[:, 7].mean()) < 1e-12
+
+
+def test_covariate_kind_is_decided_from_the_data_or_forced(pigs):
+    d = prepare(pigs, pig_spec(covariates=(Covariate("Litter"),)))
+    assert d.covariate("Litter").kind == "numeric" and "Litter" in d.term_names
+    d = prepare(pigs, pig_spec(covariates=(Covariate("Litter", kind="categorical", reference="2"),)))
+    assert d.covariate("Litter").levels[0] == "2" and "Litter[T.1]" in d.term_names
+
+
+def test_rows_missing_a_covariate_are_dropped(pigs):
+    d = prepare(pigs, pig_spec(covariates=(Covariate("Feed"),)))
+    assert d.n_dropped == int(pigs["Feed"].isna().sum()) > 0
+    assert "Feed" in d.used_columns
+
+
+@pytest.mark.parametrize("covariates,message", [
+    ((Covariate("Nope"),), "covariate column 'Nope' is not in the data"),
+    ((Covariate("Evit", reference="Evit999"),), "reference level 'Evit999' is not a level of 'Evit'"),
+    ((Covariate("Start", reference="26"),), "numeric, so it has no reference"),
+    ((Covariate("Evit", kind="numeric"),), "must hold numbers"),
+    ((Covariate("Evit", centre=True),), "cannot be centred"),
+    ((Covariate("Const"),), "'Const' cannot be estimated"),
+    ((Covariate("Cu2"),), "'Cu2\\[T.Cu035\\]' cannot be estimated"),
+])
+def test_covariate_problems_are_sentences(pigs, covariates, message):
+    frame = pigs.assign(Const=1.0, Cu2=pigs["Cu"])
+    with pytest.raises(UserInputError, match=message):
+        prepare(frame, pig_spec(covariates=covariates))
+
+
+def test_a_name_like_another_term_is_refused(income_frame):
+    frame = income_frame.assign(**{"major[T.Magic]": np.arange(len(income_frame)) % 7})
+    with pytest.raises(UserInputError, match="would both be called"):
+        prepare(frame, ModelSpec(INCOME, covariates=(Covariate("major[T.Magic]"),)))
+
+
+def test_covariate_names_are_data(income_frame):
+    evil = "__import__('os').system('touch /tmp/pwned_builder')"
+    frame = income_frame.assign(**{evil: np.arange(len(income_frame)) % 5})
+    d = prepare(frame, ModelSpec(INCOME, covariates=(Covariate(evil, by_time=True),)))
+    assert f"years_after_grad:{evil}" in d.term_names
+    import os
+    assert not os.path.exists("/tmp/pwned_builder")
+
+
+# ---- rows of X at chosen values --------------------------------------------------------------------
+
+def test_design_row_reproduces_x_at_a_rows_own_values(pigs):
+    spec = pig_spec(time_degree=2, covariates=(Covariate("Start", centre=True, by_time=True),
+                                               Covariate("Evit", by_time=True)))
+    d = prepare(pigs, spec)
+    kept = pigs.loc[d.frame.index]
+    for i in (0, 100, 500, 860):
+        row = design_row(d, d.time[i], int(d.category_index[i]),
+                         {"Start": kept["Start"].iloc[i], "Evit": kept["Evit"].iloc[i]})
+        np.testing.assert_allclose(row, d.X[i], atol=1e-12)
+
+
+def test_lines_average_categorical_covariates_and_take_numeric_means(pigs):
+    d = prepare(pigs, pig_spec(time_degree=2, covariates=(Covariate("Start", by_time=True), Covariate("Evit"))))
+    ci, cs = line_contrasts(d)
+    names = list(d.term_names)
+    mean = d.covariate("Start").mean
+    k = 1  # Cu035
+    assert ci[k, names.index("Intercept")] == 1 and ci[k, names.index("Cu[T.Cu035]")] == 1
+    assert ci[k, names.index("Cu[T.Cu175]")] == 0
+    assert ci[k, names.index("Evit[T.Evit100]")] == pytest.approx(1 / 3)
+    assert ci[k, names.index("Start")] == pytest.approx(mean)
+    assert ci[k, names.index("Time")] == 0 and cs[k, names.index("Intercept")] == 0
+    assert cs[k, names.index("Time")] == 1 and cs[k, names.index("Time:Cu[T.Cu035]")] == 1
+    assert cs[k, names.index("Time:Start")] == pytest.approx(mean)
+    q = quadratic_contrasts(d)
+    assert q[k, names.index("I(Time ** 2)")] == 1 and q[k, names.index("I(Time ** 2):Cu[T.Cu035]")] == 1
+    assert q[k, names.index("Time")] == 0
+    curves = curve_contrasts(d, [-2.0, 3.0])
+    np.testing.assert_allclose(curves[k, 1], design_row(d, 3.0, k), atol=1e-12)
+    np.testing.assert_allclose(curves[k, 0], ci[k] - 2 * cs[k] + 4 * q[k], atol=1e-12)
+    assert quadratic_contrasts(prepare(pigs, pig_spec())) is None
