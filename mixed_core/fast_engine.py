@@ -269,20 +269,30 @@ def _projected_gradient_norm(g, x, bounds) -> float:
     return float(np.max(np.abs(gp))) if len(gp) else 0.0
 
 
-def _optimize(prob: _Problem):
+def _optimize(prob: _Problem, correlated: bool = True):
     """Minimise the profiled deviance over theta with bounds (diagonal >= 0).
+
+    Uncorrelated random intercept and slope (q = 2, ``correlated=False``): theta is
+    [t11, t22], Lambda's off-diagonal held at 0 (lme4's ``(1 | g) + (0 + t | g)``).
 
     L-BFGS-B with the analytic gradient from lme4's start (Lambda = I). When that run fails
     or ends on or near the boundary, where a second basin is most likely, it is repeated from
     other starts and the best finite optimum wins.
     """
     q = prob.q
-    bounds = _bounds(q)
-    f = lambda th: _deviance(th, prob)
-    fg = lambda th: _deviance_and_gradient(th, prob)
-    diag = [0] if q == 1 else [0, 2]
-    first = np.array([1.0]) if q == 1 else np.array([1.0, 0.0, 1.0])
-    others = [np.array([0.1]), np.array([3.0])] if q == 1 else [np.array([1.0, 0.0, 0.1]), np.array([0.1, 0.0, 1.0])]
+    free = [0] if q == 1 else ([0, 1, 2] if correlated else [0, 2])  # free entries of Lambda's lower triangle
+    full = lambda th: _expand(th, free, q)
+    bounds = [_bounds(q)[j] for j in free]
+    f = lambda th: _deviance(full(th), prob)
+
+    def fg(th):
+        dev, grad = _deviance_and_gradient(full(th), prob)
+        return dev, grad[free]
+
+    diag = [free.index(0)] if q == 1 else [free.index(0), free.index(2)]
+    first = np.array([1.0]) if q == 1 else np.array([1.0, 0.0, 1.0])[free]
+    others = ([np.array([0.1]), np.array([3.0])] if q == 1
+              else [np.array([1.0, 0.0, 0.1])[free], np.array([0.1, 0.0, 1.0])[free]])
     best = None
     total_iter = 0
     for x0 in [first] + others:
@@ -300,19 +310,26 @@ def _optimize(prob: _Problem):
             "Check the data for constant or extreme values.")
     # Snap near-boundary diagonals to the boundary when that is no worse (as lme4 reports them).
     x = best.x.copy()
-    diag = [0] if q == 1 else [0, 2]
     for j in diag:
         if 0 < x[j] < SINGULAR_TOL:
             trial = x.copy()
             trial[j] = 0.0
             if f(trial) <= best.fun + 1e-9:
                 x = trial
-    return x, f(x), total_iter, bool(best.success), _projected_gradient_norm(fg(x)[1], x, bounds)
+    return full(x), f(x), total_iter, bool(best.success), _projected_gradient_norm(fg(x)[1], x, bounds)
+
+
+def _expand(theta_free: np.ndarray, free: list, q: int) -> np.ndarray:
+    """Lambda's full lower triangle from its free entries (the others are 0)."""
+    out = np.zeros(1 if q == 1 else 3)
+    out[free] = theta_free
+    return out
 
 
 def fit_fast(data: ModelData, spec: ModelSpec) -> MixedResult:
     """Fit by the profiled criterion; results in the data's own units."""
     q = 2 if spec.random_slope else 1
+    correlated = bool(getattr(spec, "correlated", True))
     y, X, t = data.y, data.X, data.time
     n, p = X.shape
     # Work in well-scaled units (the fit does not depend on them): centre and scale the
@@ -332,7 +349,7 @@ def fit_fast(data: ModelData, spec: ModelSpec) -> MixedResult:
     Z = np.ones((n, 1)) if q == 1 else np.column_stack([np.ones(n), t / t_scale])
 
     prob, A_groups, W_groups = _build_problem(Z, Xs, ys, data.group_index, data.n_groups, spec.reml)
-    theta_s, dev_s, iterations, success, grad_norm = _optimize(prob)
+    theta_s, dev_s, iterations, success, grad_norm = _optimize(prob, correlated)
     dev, (RX, cbeta, r2) = _solve(prob, theta_s)
 
     dof = n - p if spec.reml else n
@@ -368,7 +385,8 @@ def fit_fast(data: ModelData, spec: ModelSpec) -> MixedResult:
     if spec.reml:
         dev_orig -= 2.0 * math.log(abs(np.linalg.det(Atrans)))
     loglik = -0.5 * dev_orig
-    theta = Lam[np.tril_indices(q)] if q == 2 else Lam.ravel()
+    # lme4's layout: [t] ; correlated [t11, t21, t22] ; uncorrelated [t11, t22] (Lambda is diagonal).
+    theta = Lam.ravel() if q == 1 else (Lam[np.tril_indices(q)] if correlated else np.diag(Lam).copy())
 
     Zfull = np.ones((n, 1)) if q == 1 else np.column_stack([np.ones(n), t])
     fitted = X @ beta + np.einsum("nq,nq->n", Zfull, blups[data.group_index])

@@ -58,9 +58,12 @@ def _label(method: Optional[str]) -> str:
     return DEFAULT_CHAIN if method is None else f"statsmodels {method}"
 
 
-def _run(model: MixedLM, reml: bool, method: Optional[str], label: str, start=None) -> _Attempt:
-    """One fit; any exception or non-finite answer becomes a failed attempt."""
+def _run(model: MixedLM, reml: bool, method: Optional[str], label: str, start=None, free=None) -> _Attempt:
+    """One fit; any exception or non-finite answer becomes a failed attempt. ``free`` (statsmodels'
+    MixedLMParams pattern) holds the intercept-slope covariance at 0 for uncorrelated effects."""
     options = dict(_FIT_OPTIONS.get(method, {}))
+    if free is not None:
+        options["free"] = free
     try:
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")  # ConvergenceWarnings etc.: judged below instead
@@ -155,7 +158,7 @@ def _default_chain_sentence(default: _Attempt, chosen: _Attempt) -> str:
 
 def _singular_sentence(data: ModelData, q: int, theta: np.ndarray) -> str:
     g = data.roles.group
-    if q == 1 or (theta[0] < SINGULAR_TOL and theta[2] < SINGULAR_TOL):
+    if q == 1 or (theta[0] < SINGULAR_TOL and theta[-1] < SINGULAR_TOL):
         return (f"Singular fit: the estimated variance between {g} groups is zero. The data show no "
                 "variation between groups beyond the residual noise; the model is equivalent to OLS here.")
     return (f"Singular fit: the random intercepts and slopes of {g} are perfectly correlated or one of "
@@ -175,18 +178,22 @@ def fit_statsmodels(data: ModelData, spec: ModelSpec, *,
                     pd.DataFrame(data.X, columns=list(data.term_names)),
                     data.group_index, exog_re=pd.DataFrame(Z, columns=re_names))
 
+    correlated = q == 1 or bool(getattr(spec, "correlated", True))
+    free = None if correlated else MixedLMParams.from_components(np.ones(data.X.shape[1]), np.eye(2))
     target, start = _fast_start(data, spec)
+    if not correlated:  # statsmodels' powell and nm ignore ``free``; bfgs and lbfgs respect it
+        optimizers = [m for m in optimizers if m in (None, "bfgs", "lbfgs")] or [None]
     if data.n_groups > LARGE_GROUPS:
         optimizers = list(optimizers)[:1]
     attempts = []
     for method in optimizers:
-        attempts.append(_run(model, spec.reml, method, _label(method)))
+        attempts.append(_run(model, spec.reml, method, _label(method), free=free))
         if target is not None and attempts[-1].loglik >= target - SAME_OPTIMUM:
             break
     else:
         if start is not None:
             attempts.append(_run(model, spec.reml, "lbfgs", "statsmodels lbfgs started at the fast engine's "
-                                 "estimates", start=start))
+                                 "estimates", start=start, free=free))
     if all(a.fit is None for a in attempts):
         reasons = "; ".join(f"{a.label}: {a.failure}" for a in attempts)
         raise UserInputError(
@@ -198,8 +205,11 @@ def fit_statsmodels(data: ModelData, spec: ModelSpec, *,
     beta = np.asarray(fit.fe_params, float)
     scale = float(fit.scale)
     re_cov = np.asarray(fit.cov_re, float).reshape(q, q)
+    if not correlated:
+        re_cov = np.diag(np.diag(re_cov))
     lam = _cholesky(re_cov / scale)
-    theta = lam[np.tril_indices(q)] if q == 2 else lam.ravel()
+    # lme4's layout: [t]; correlated [t11, t21, t22]; uncorrelated [t11, t22].
+    theta = lam.ravel() if q == 1 else (lam[np.tril_indices(q)] if correlated else np.diag(lam).copy())
     xtvx, blups, M = _conditional_quantities(data, Z, beta, lam)
     fe_cov = scale * np.linalg.inv(xtvx)
     blup_se = np.sqrt(scale * np.maximum(np.diagonal(M, axis1=1, axis2=2), 0.0))
@@ -220,7 +230,7 @@ def fit_statsmodels(data: ModelData, spec: ModelSpec, *,
     if not converged:
         sentences.append(f"statsmodels reports that its optimizer did not converge (largest score "
                          f"{gradient:.2g}). Treat the estimates with care, or compare with the fast engine.")
-    diagonal = theta[[0]] if q == 1 else theta[[0, 2]]
+    diagonal = np.diag(lam)
     singular = bool(np.any(diagonal < SINGULAR_TOL))
     if singular:
         sentences.append(_singular_sentence(data, q, theta))
