@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import json
-import math
 import sys
 
 from .errors import UserInputError
@@ -87,15 +85,28 @@ def _simulate(args) -> int:
     return 0
 
 
-def _clean(value):
-    """JSON has no NaN or infinity: write null."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
-    return value
+def _json_content(result, ols) -> dict:
+    """What ``fit --format json`` prints, with its tables as DataFrames (see ``jsonout``)."""
+    out = result.to_dict(tables="frames")
+    if ols is not None:
+        out["ols"] = {"loglik": ols.loglik, "aic": ols.aic, "bic": ols.bic, "r_squared": ols.r_squared,
+                      "residual_var": ols.residual_var,
+                      "fixed_effects": ols.fixed_effects().reset_index()}
+    return out
+
+
+def _write_json(content: dict) -> None:
+    """One write of orjson's bytes (non-finite numbers as null)."""
+    from .jsonout import dumps
+
+    text = dumps(content)
+    sys.stdout.flush()
+    buffer = getattr(sys.stdout, "buffer", None)
+    if buffer is not None:
+        buffer.write(text)
+        buffer.flush()
+    else:
+        sys.stdout.write(text.decode("utf-8"))
 
 
 def _fit(args) -> int:
@@ -115,14 +126,7 @@ def _fit(args) -> int:
     result = fit_mixed(data, spec)
     ols = None if args.no_ols else fit_ols(data)
     if args.format == "json":
-        out = result.to_dict()
-        if ols is not None:
-            out["ols"] = {"loglik": ols.loglik, "aic": ols.aic, "bic": ols.bic, "r_squared": ols.r_squared,
-                          "residual_var": ols.residual_var,
-                          "fixed_effects": [{"term": t, **{k: float(v) for k, v in row.items()}}
-                                            for t, row in ols.fixed_effects().iterrows()]}
-        json.dump(_clean(out), sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        _write_json(_json_content(result, ols))
     else:
         print(result.summary())
         print()

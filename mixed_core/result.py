@@ -198,11 +198,15 @@ class MixedResult:
         return self.fe_cov * np.outer(d, d)
 
     # ---- output ------------------------------------------------------------------------
-    def to_dict(self) -> dict:
+    def to_dict(self, tables: str = "records") -> dict:
+        """Everything the CLI's JSON holds. The tables (``fixed_effects``, ``random_effects``,
+        ``lines``) are lists of dicts of plain values, or with ``tables="frames"`` DataFrames with
+        the same columns, which :func:`mixed_core.jsonout.dumps` writes column by column."""
         fe = self.fixed_effects().reset_index()
         re = self.random_effects().reset_index()
+        re["n_obs"] = re["n_obs"].astype(np.int64)
         sizes = self.data.group_sizes()
-        return {
+        out = {
             "engine": self.engine,
             "optimizer": self.health.optimizer,
             "response": self.data.roles.response, "time": self.data.roles.time,
@@ -214,19 +218,17 @@ class MixedResult:
             "gradient_norm": self.health.gradient_norm, "iterations": self.health.iterations,
             "loglik": self.loglik, "aic": self.aic, "bic": self.bic, "icc": self.icc,
             "theta": [float(v) for v in self.theta],
-            "fixed_effects": [
-                {k: (float(v) if k != "term" else v) for k, v in row.items()}
-                for row in fe.to_dict(orient="records")],
+            "fixed_effects": fe,
             "variance_components": self.variance_components(),
             "intercept_slope_corr": self.intercept_slope_corr,
-            "random_effects": [
-                {k: (v if k == "group" else (int(v) if k == "n_obs" else float(v))) for k, v in row.items()}
-                for row in re.to_dict(orient="records")],
-            "lines": [
-                {k: (v if k == "level" else float(v)) for k, v in row.items()}
-                for row in self.lines().reset_index().to_dict(orient="records")],
+            "random_effects": re,
+            "lines": self.lines().reset_index(),
             "warnings": list(self.health.warnings),
         }
+        if tables == "frames":
+            return out
+        from .jsonout import records
+        return {k: records(v) if isinstance(v, pd.DataFrame) else v for k, v in out.items()}
 
     def summary(self) -> str:
         from .summary import mixed_summary
