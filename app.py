@@ -7,7 +7,8 @@ import streamlit as st
 from mixed_core import urlstate
 from pages import _shared as shared
 
-st.set_page_config(page_title="Mixed models explorer", page_icon="📈", layout="wide")
+st.set_page_config(page_title="Mixed models explorer", page_icon="📈", layout="wide",
+                   initial_sidebar_state="collapsed")
 
 PAGES = [
     st.Page("pages/data.py", title="Data", icon=":material/table_chart:", url_path="data"),
@@ -22,18 +23,13 @@ def start() -> None:
     st.switch_page(PAGES[0], query_params=st.query_params.to_dict())
 
 
+# Streamlit's own page list stays hidden (also config.toml's client.showSidebarNavigation): the
+# frame draws one row of links at the top, which leaves the whole width to the page (projectors).
 navigation = st.navigation([st.Page(start, title="Start", url_path="start", default=True)] + PAGES,
                            position="hidden")
 settings = shared.settings()
 st.session_state["workspace"] = shared.workspace()
-
-with st.sidebar:
-    for page in PAGES:
-        st.page_link(page)
-    st.divider()
-    st.caption("Linear mixed-effects models for grouped longitudinal data")
-    share_slot = st.empty()
-
+top_bar = st.empty()
 
 
 def current_url() -> str:
@@ -45,20 +41,30 @@ def current_url() -> str:
     return urlstate.share_url(base, navigation.url_path or "data", settings)
 
 
-def publish_settings() -> None:
-    """The address bar and the share link show the settings after the page's widgets ran."""
-    st.query_params.from_dict(urlstate.encode(settings))
+def draw_top_bar() -> None:
+    """Links to the pages (carrying the settings, so a page switch keeps them) and the share link."""
+    query = urlstate.encode(settings)
     url = st.session_state["share_url"] = current_url()
-    with share_slot.container():
-        st.markdown("**Share this view**")
-        st.markdown(f"[{url}]({url})")
-        st.code(url, language=None, wrap_lines=True)
-        if settings["source"] == "upload":
-            st.caption("The link keeps the settings; whoever opens it must upload the same file.")
+    with top_bar.container(horizontal=True, vertical_alignment="center", gap="medium"):
+        for page in PAGES:
+            st.page_link(page, query_params=query)
+        with st.popover("Share this view", icon=":material/link:"):
+            st.markdown(f"[{url}]({url})")
+            st.code(url, language=None, wrap_lines=True)
+            if settings["source"] == "upload":
+                st.caption("The link keeps the settings; whoever opens it must upload the same file.")
 
 
-st.session_state["share_url"] = current_url()  # for the page's report
+def publish_settings() -> None:
+    """The address bar, the page links and the share link show the settings after the page's
+    widgets ran. A changed address is one new step of the browser's history."""
+    shared.publish(urlstate.encode(settings))
+    draw_top_bar()
+
+
+draw_top_bar()  # at once; redrawn at the end with what the page changed
 try:
-    navigation.run()
+    with shared.in_frame():
+        navigation.run()
 finally:  # also when a page stops early (st.stop) to show a problem: the URL keeps the settings
     publish_settings()

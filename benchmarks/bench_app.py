@@ -103,7 +103,7 @@ def open_model(pg, url: str) -> tuple[float, float, str]:
 
 def click_model_link(pg) -> tuple[float, float]:
     start = time.perf_counter()
-    pg.locator('[data-testid="stSidebar"]').get_by_role("link", name="Model").click()
+    pg.locator('[data-testid="stMain"]').get_by_role("link", name="Model", exact=True).click()
     _until(pg, "s.fe_numbers && s.loglik")
     shown = time.perf_counter() - start
     _until(pg, "s.comparison && " + _IDLE)
@@ -153,7 +153,7 @@ def chapter(browser, base: str, results: Results) -> None:
             results.add(data, "random slope on -> new table", cache, seconds, TARGET_REFIT,
                         f"log-lik {before} -> {after}")
             settle(pg)
-            link = pg.locator('[data-testid="stSidebar"]').get_by_role("link", name="Explore")
+            link = pg.locator('[data-testid="stMain"]').get_by_role("link", name="Explore", exact=True)
             seconds = explore_charts(pg, link.click, 10)
             results.add(data, "Explore link -> all 10 charts", cache, seconds, TARGET_EXPLORE,
                         "random slope: lines, persons, 2 caterpillars, shrinkage, 4 diagnostics, truth")
@@ -205,7 +205,7 @@ def big_upload(browser, base: str, results: Results, workdir: Path) -> None:
         seconds, before, after = refit(pg)
         results.add(data, "random slope on -> new table", "cold", seconds, None, f"log-lik {before} -> {after}")
         settle(pg)
-        link = pg.locator('[data-testid="stSidebar"]').get_by_role("link", name="Explore")
+        link = pg.locator('[data-testid="stMain"]').get_by_role("link", name="Explore", exact=True)
         seconds = explore_charts(pg, link.click, 8)
         results.add(data, "Explore link -> all 8 charts", "warm", seconds, None,
                     "fit cached; 200 persons drawn; diagnostics: 5,000 sampled rows, 2,000 quantiles")

@@ -99,6 +99,91 @@ def fit_statistics(result, ols=None) -> pd.DataFrame:
 
 
 # ---------------------------------------------------------------------------------------------
+# what the pages and the report show: one numbering, readable names, no "nan"
+# ---------------------------------------------------------------------------------------------
+FIXED_EFFECT_COLUMNS = {"estimate": "Coef.", "std_error": "Std.Err.", "z": "z", "p_value": "P>|z|",
+                        "ci_low": "[0.025", "ci_high": "0.975]"}
+COLUMN_LABELS = {
+    "n_params": "Parameters", "loglik": "Log-likelihood", "kind": "Kind", "truth": "Truth",
+    "estimate": "Estimate", "std_error": "SE", "ci_low": "95% CI from", "ci_high": "95% CI to",
+    "covered": "CI covers truth", "note": "Note", "n_fits": "Fits", "mean_estimate": "Mean estimate",
+    "bias": "Bias", "bias_mcse": "Bias MC error", "sd_estimate": "SD of estimates", "mean_se": "Mean SE",
+    "coverage": "Coverage of 95% CIs", "coverage_mcse": "Coverage MC error",
+}
+NOT_APPLICABLE = "–"
+
+
+def component_label(name: str, roles) -> str:
+    """A variance component's name as the Model page's variance table says it."""
+    return {"group_var": f"{roles.group} intercept variance",
+            "slope_var": f"{roles.group} slope ({roles.time}) variance",
+            "group_slope_cov": f"{roles.group} intercept-slope covariance",
+            "residual_var": "Residual variance"}.get(name, name)
+
+
+def beta_labels(data) -> dict:
+    """term -> "β<k>", the numbering of the model's equation (``explain.model_notation``)."""
+    from .explain import design_column_labels
+    try:
+        return {term: beta for beta, term in design_column_labels(data)}
+    except (ValueError, IndexError, KeyError):   # a design the equation's order does not know: X's order
+        return {term: f"β{j}" for j, term in enumerate(data.term_names)}
+
+
+def fixed_effects_table(result) -> pd.DataFrame:
+    """The fixed effects as the chapter's table (Coef., Std.Err., z, P>|z|, [0.025, 0.975]) with a β
+    column numbered as in the equation, rows in that order."""
+    fe = result.fixed_effects()
+    betas = beta_labels(result.data)
+    number = lambda term: int(betas[term][1:]) if term in betas else len(fe) + list(fe.index).index(term)
+    fe = fe.loc[sorted(fe.index, key=number)]
+    out = fe.rename(columns=FIXED_EFFECT_COLUMNS).reset_index()
+    out.insert(0, "β", [betas.get(t, "") for t in out["term"]])
+    return out
+
+
+def yes_no(value) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+        return NOT_APPLICABLE
+    return "yes" if bool(value) else "no"
+
+
+def truth_display(table: pd.DataFrame, roles) -> pd.DataFrame:
+    """``repeat.truth_table`` with readable names: the variance components named as on the Model
+    page, "yes"/"no"/"–" for the coverage, no internal column names."""
+    out = table.copy()
+    out.index = [component_label(name, roles) for name in out.index]
+    out.index.name = "parameter"
+    out["covered"] = [yes_no(v) for v in out["covered"]]
+    out = out.drop(columns=["kind"])
+    if "note" in out and not out["note"].astype(bool).any():
+        out = out.drop(columns=["note"])
+    return out.rename(columns=COLUMN_LABELS)
+
+
+def repeat_display(summary: pd.DataFrame, roles) -> pd.DataFrame:
+    """``repeat.repeat_summary`` for reading: the coverage of the 95% intervals first (as text with
+    its Monte Carlo error; "–" for variance components, which have no interval), then the truth,
+    the mean estimate, the bias with its Monte Carlo error, the spread, the fits."""
+    out = pd.DataFrame(index=pd.Index([component_label(n, roles) for n in summary.index], name="parameter"))
+    cov, n = summary["coverage"].to_numpy(float), summary["n_fits"].to_numpy(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mcse = np.sqrt(cov * (1 - cov) / n)
+    out["Coverage of 95% CIs"] = [NOT_APPLICABLE if not np.isfinite(c) else f"{c:.0%} ± {m:.0%}"
+                                  for c, m in zip(cov, mcse)]
+    for column in ("truth", "mean_estimate", "bias", "bias_mcse", "sd_estimate", "mean_se"):
+        out[COLUMN_LABELS[column]] = summary[column].to_numpy(float)
+    out["Mean SE"] = [v if np.isfinite(v) else np.nan for v in out["Mean SE"]]
+    out["Fits"] = summary["n_fits"].to_numpy(int)
+    return out
+
+
+def readable(frame: pd.DataFrame) -> pd.DataFrame:
+    """Internal column names (``n_params``, ``loglik``, ...) replaced by words."""
+    return frame.rename(columns=COLUMN_LABELS)
+
+
+# ---------------------------------------------------------------------------------------------
 # HTML
 # ---------------------------------------------------------------------------------------------
 def fmt_number(v) -> str:

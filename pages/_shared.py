@@ -5,8 +5,10 @@ here it is only cached and handed to the pages.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import runpy
+import threading
 from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
@@ -28,12 +30,27 @@ PAGE_PATHS = {"data": "Data", "model": "Model", "explore": "Explore"}
 # ------------------------------------------------------------------ settings and widgets
 
 def settings() -> dict:
-    """The session's settings; on the session's first run, read from the URL."""
-    if "settings" not in st.session_state:
-        values, problems = urlstate.decode(st.query_params.to_dict())
+    """The session's settings, read from the URL on the session's first run and whenever the
+    address differs from the one the app last wrote: the browser's Back and Forward buttons (and
+    an address typed in) bring their settings back."""
+    query = st.query_params.to_dict()
+    published = st.session_state.get("published_query")
+    if "settings" not in st.session_state or (published is not None and query != published):
+        values, problems = urlstate.decode(query)
+        if "settings" in st.session_state:
+            for key in [k for k in st.session_state if str(k).startswith("w_")]:
+                del st.session_state[key]   # widgets start again from the address's settings
         st.session_state["settings"] = values
         st.session_state["url_problems"] = problems
+        st.session_state["published_query"] = query
     return st.session_state["settings"]
+
+
+def publish(query: dict) -> None:
+    """Write the settings to the address bar. Streamlit adds a history entry when the address
+    changes, so each deliberate change of a setting is one step back."""
+    st.query_params.from_dict(query)
+    st.session_state["published_query"] = st.query_params.to_dict()
 
 
 def bound(widget: Callable, label: str, name: str, *, options: Optional[list] = None,
@@ -83,6 +100,7 @@ class Workspace:
     default_reference: Optional[str] = None
     guessed: Optional[ColumnRoles] = None
     roles: Optional[ColumnRoles] = None
+    chapter: bool = False          # the chapter's own data set (its printed numbers apply)
     problems: list = field(default_factory=list)   # sentences for the user
     notes: list = field(default_factory=list)
 
@@ -122,6 +140,7 @@ def _load_source(values: dict, ws: Workspace) -> None:
         ws.label = "Simulated income data" + (" (the chapter's)" if params == urlstate.simulation_params(
             urlstate.DEFAULTS) else "")
         ws.default_reference = params.categories[0]
+        ws.chapter = params == urlstate.simulation_params(urlstate.DEFAULTS)
     elif source == "example":
         example = EXAMPLES[values["example"]]
         ws.frame = _example(example.key)
@@ -129,6 +148,7 @@ def _load_source(values: dict, ws: Workspace) -> None:
         ws.label = example.title
         ws.default_reference = example.reference
         if example.key == "chapter":
+            ws.chapter = True
             sim = _simulated(urlstate.simulation_params(urlstate.DEFAULTS))
             ws.truth, ws.sim_params = sim.truth, urlstate.simulation_params(urlstate.DEFAULTS)
     else:
@@ -160,6 +180,7 @@ def workspace() -> Workspace:
         last = st.session_state.get("last_good")
         if last is not None:
             ws.frame, ws.data_key, ws.label, ws.truth, ws.sim_params, ws.default_reference = last
+            ws.chapter = False
             ws.notes.append("Showing the last data that worked until the problem above is fixed.")
     if ws.frame is None:
         return ws
@@ -178,7 +199,26 @@ def workspace() -> Workspace:
                            "using the guessed roles instead. Pick the roles on the Data page.")
         roles = ws.guessed
     ws.roles = roles
+    _check_reference(values, ws)
     return ws
+
+
+def _check_reference(values: dict, ws: Workspace) -> None:
+    """A reference level that is not a level of the category (a link's typo, or a level of other
+    data) is reported and replaced by the default, as any other invalid value of a link."""
+    if ws.roles.category is None:
+        return
+    levels = natural_levels(ws, urlstate.model_spec(values, ws.roles, None))
+    if not levels:
+        return
+    if ws.default_reference not in levels:
+        ws.default_reference = levels[0]
+    asked = values["reference"]
+    if asked is not None and asked not in levels:
+        shown = ", ".join(levels[:10]) + (", ..." if len(levels) > 10 else "")
+        ws.problems.append(f"The reference level '{asked}' is not a level of {ws.roles.category} "
+                           f"(levels: {shown}); using {ws.default_reference}.")
+        set_setting("reference", None)
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)
@@ -214,10 +254,23 @@ def data_spec(spec: ModelSpec) -> ModelSpec:
 
 
 def show_messages(ws: Workspace) -> None:
-    for problem in ws.problems:
-        st.error(problem, icon="⚠️")
+    for problem in ws.problems:   # sentences quoting a link's or a file's text: escaped
+        st.error(md(problem), icon="⚠️")
     for note in ws.notes:
-        st.info(note)
+        st.info(md(note))
+
+
+def health_levels(result) -> list:
+    from mixed_core.explain import health_sentences
+    return health_sentences(result)
+
+
+def show_health(result, problems_only: bool = False) -> None:
+    """The fit's health in plain words (Model page: all of it; Explore: what needs attention)."""
+    shown = [(level, sentence) for level, sentence in health_levels(result)
+             if not problems_only or level != "ok"]
+    for level, sentence in shown:
+        {"ok": st.success, "warning": st.warning, "error": st.error}[level](md(sentence))
 
 
 def explain_unexpected(exc: Exception) -> None:
@@ -232,19 +285,29 @@ def compared(data_key: str, spec: ModelSpec, _frame: pd.DataFrame):
     return compare_models(prepared(data_key, spec, _frame), engine="fast")
 
 
+_FRAME = threading.local()   # each session's script runs in its own thread
+
+
+@contextlib.contextmanager
+def in_frame():
+    """app.py runs the pages inside this: a page can tell that the frame is around it."""
+    _FRAME.active = True
+    try:
+        yield
+    finally:
+        _FRAME.active = False
+
+
 def require_frame() -> None:
     """Make sure this page runs inside app.py's frame.
 
     Streamlit first assumes an app with a ``pages/`` folder is a folder-style multipage app
     and may run a page script on its own (a shared link to /model right after the server
-    starts) until some run calls ``st.navigation``. Then switch that mode off (a
-    process-wide flag) and run app.py's frame in this same run, so its navigation, shared
-    state and URL take over (a rerun would lose a button's click).
+    starts) until some run calls ``st.navigation`` (config.toml hides the page list it would
+    show). Then run app.py's frame in this same run: its ``st.navigation`` ends that mode, and
+    its navigation, shared state and URL take over (a rerun would lose a button's click).
     """
-    from streamlit.runtime.pages_manager import PagesManager
-
-    if PagesManager.uses_pages_directory:
-        PagesManager.uses_pages_directory = False
+    if not getattr(_FRAME, "active", False):
         runpy.run_path(str(APP_PATH), run_name="__main__")
         st.stop()
 

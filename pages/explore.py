@@ -111,9 +111,12 @@ def diagnostics_section(result) -> dict:
             "QQ plot of intercept BLUPs": figures.qq_plot(result.blups[:, 0], "Normal QQ plot of the intercept BLUPs")}
     if result.random_slope:
         figs["QQ plot of slope BLUPs"] = figures.qq_plot(result.blups[:, 1], "Normal QQ plot of the slope BLUPs")
-    for column, (name, fig) in zip(st.columns(len(figs)), figs.items()):
-        with column:
-            chart(fig, name.replace(" ", "_").lower())
+    # Two charts a row: four side by side squeezed each into a strip at 1440 px.
+    items = list(figs.items())
+    for start in range(0, len(items), 2):
+        for column, (name, fig) in zip(st.columns(2), items[start:start + 2]):
+            with column:
+                chart(fig, name.replace(" ", "_").lower())
     for sentence in figures.diagnostics_sentences(result):
         st.markdown(f"- {md(sentence)}")
     return figs
@@ -121,7 +124,7 @@ def diagnostics_section(result) -> dict:
 
 def truth_section(ws, result, spec, groups) -> dict:
     st.subheader("Ground truth: the simulation's true values beside the estimates")
-    shared.table(truth_table(result, ws.truth))
+    shared.table(report.truth_display(truth_table(result, ws.truth), result.data.roles))
     fig = figures.truth_blups_plot(result, ws.truth, groups=groups)
     chart(fig, "truth_blups")
     st.markdown("**Repeat the experiment**: simulate new data with new seeds, refit, and see how the estimates "
@@ -167,7 +170,8 @@ def exports(ws, result, ols, figs) -> None:
              ("Report of this view (HTML)", lambda: report.html_report(result, ols, figs, values, url),
               "mixed_model_report.html", "text/html")]
     for column, (label, build, name, mime) in zip(st.columns(len(files)), files):
-        column.download_button(label, build, name, mime, key=f"download_{name}")
+        # on_click="ignore": no rerun, so a second click right after the first is not lost.
+        column.download_button(label, build, name, mime, key=f"download_{name}", on_click="ignore")
     st.caption("Every chart also has plotly's camera button for a PNG.")
 
 
@@ -182,6 +186,11 @@ def main() -> None:
     result, ols = fits
     st.caption(f"{md(ws.label)} · {result.method} · {'random intercept + slope' if result.random_slope else 'random intercept'}"
                f" · reference {md(result.data.reference or '(none)')} · change these on the Model page.")
+    # The fit's health travels with its charts: what the Model page warns about is said here too.
+    if any(level != "ok" for level, _ in shared.health_levels(result)):
+        shared.show_health(result, problems_only=True)
+    else:
+        st.caption("Fit health: the optimizer converged and the fit is not singular (details on the Model page).")
     highlight = controls(result)
     groups = sampled(result.data, highlight)
     if groups is not None:

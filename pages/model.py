@@ -4,7 +4,7 @@ import time
 import pandas as pd
 import streamlit as st
 
-from mixed_core import UserInputError, explain, report
+from mixed_core import UserInputError, chapter, explain, report
 from mixed_core.summary import lines_sentences
 from pages import _shared as shared
 from pages._shared import md
@@ -15,28 +15,27 @@ ENGINE_LABELS = {"fast": "fast (lme4's method)", "statsmodels": "statsmodels"}
 def controls(ws) -> None:
     roles = ws.roles
     spec = shared.model_spec(ws)
-    c1, c2, c3, c4 = st.columns([2, 1.3, 1, 1.3])
-    with c1:
+    # One wrapping row: at projector width (1024 px) the controls move to a second line rather
+    # than cutting their labels.
+    with st.container(horizontal=True, gap="medium", vertical_alignment="top"):
         if roles.category is not None:
             levels = shared.natural_levels(ws, spec)
             default = ws.default_reference if ws.default_reference in levels else (levels[0] if levels else None)
             shared.bound(st.selectbox, f"Reference level of {roles.category}", "reference", options=levels,
                          to_widget=lambda v: v if v in levels else default,
-                         from_widget=lambda v: None if v == default else v,
+                         from_widget=lambda v: None if v == default else v, width=260,
                          help="The level the intercept and the time slope describe; the other levels are "
                               "shifts from it.")
         else:
             st.caption("No category column: one line for all groups.")
-    with c2:
-        shared.bound(st.toggle, "Random slope per group", "random_slope",
+        shared.bound(st.toggle, "Random slope per group", "random_slope", width="content",
                      help=f"Let each {roles.group} have their own slope over {roles.time}, not only their own "
                           "intercept.")
-    with c3:
         shared.bound(st.radio, "Method", "method", options=["reml", "ml"], format_func=str.upper, horizontal=True,
+                     width="content",
                      help="REML for the estimates; ML to compare models with different fixed effects.")
-    with c4:
         shared.bound(st.radio, "Engine", "engine", options=["fast", "statsmodels"], horizontal=True,
-                     format_func=ENGINE_LABELS.get,
+                     format_func=ENGINE_LABELS.get, width="content",
                      help="Both reach the same optimum; statsmodels keeps its own standard errors (full "
                           "observed information), as in the chapter's tables.")
 
@@ -58,12 +57,11 @@ def the_model(result, data) -> None:
         st.caption(" · ".join(f"{beta} = {md(term)}" for beta, term in explain.design_column_labels(data)))
 
 
-def results(result, data, elapsed: float) -> None:
+def results(result, data, elapsed: float, chapter_data: bool = False) -> None:
     roles = data.roles
     st.subheader("Fixed effects")
-    fe = result.fixed_effects().reset_index().rename(columns={
-        "estimate": "Coef.", "std_error": "Std.Err.", "p_value": "P>|z|", "ci_low": "[0.025", "ci_high": "0.975]"})
-    shared.table(fe, index=False)
+    shared.table(report.fixed_effects_table(result), index=False, formats={"P>|z|": report.fmt_p})
+    st.caption("β as in the equation above.")
 
     left, right = st.columns(2)
     with left:
@@ -74,6 +72,9 @@ def results(result, data, elapsed: float) -> None:
             st.markdown(f"Correlation of intercepts and slopes: **{result.intercept_slope_corr:.3f}**")
         st.markdown(f"ICC (share of the variance that lies between {md(roles.group)} groups at "
                     f"{md(roles.time)} = 0): **{result.icc:.3f}**")
+        note = chapter.group_var_note(result, chapter_data)
+        if note:
+            st.info(md(note), icon=":material/menu_book:")
     with right:
         st.subheader("Fit statistics")
         sizes = data.group_sizes()
@@ -86,8 +87,7 @@ def results(result, data, elapsed: float) -> None:
         shared.table(stats)
 
     st.subheader("Fit health")
-    for level, sentence in explain.health_sentences(result):
-        {"ok": st.success, "warning": st.warning, "error": st.error}[level](md(sentence))
+    shared.show_health(result)
 
 
 def lines(result, data) -> None:
@@ -112,7 +112,7 @@ def comparison(ws, spec) -> None:
     try:
         with st.spinner("Fitting OLS, random intercept and random slope models by ML…"):
             compared = shared.compared(ws.data_key, shared.data_spec(spec).with_(random_slope=False), ws.frame)
-        table = compared.table()
+        table = report.readable(compared.table())
         shared.table(table, formats={c: report.fmt_p for c in table.columns if c.startswith("p ")})
         st.markdown(md(compared.reading()))
     except UserInputError as exc:
@@ -132,7 +132,7 @@ def main() -> None:
     result, ols = fits
     data = result.data
     the_model(result, data)
-    results(result, data, time.perf_counter() - started)
+    results(result, data, time.perf_counter() - started, ws.chapter)
     lines(result, data)
     ols_beside(result, ols)
     comparison(ws, spec)

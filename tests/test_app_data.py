@@ -17,7 +17,8 @@ def test_default_is_the_chapter_data():
     first = at.dataframe[0].value
     assert first.iloc[0]["person"] == "P001" and abs(first.iloc[0]["income"] - 37183.719609) < 1e-6
     assert [s.value for s in at.selectbox] [:4] == ["income", "years_after_grad", "person", "major"]
-    assert "Share this view" in texts(at)
+    assert [p.proto.popover.label for p in at.get("popover")] == ["Share this view"]
+    assert "http://localhost:8501/data" in texts(at)
     assert dict(at.query_params) == {}
 
 

@@ -18,8 +18,10 @@ def fit_stat(at, name):
 def test_chapter_random_intercept_by_default():
     at = app("model")
     fe = table_with(at, "Coef.").set_index("term")
-    assert list(fe.index) == ["Intercept", "major[T.Magic]", "major[T.Dragon Taming]", "years_after_grad",
+    # One numbering: the table's rows are the equation's β0, β1, ... (β1 = years, as in the chapter's equation).
+    assert list(fe.index) == ["Intercept", "years_after_grad", "major[T.Magic]", "major[T.Dragon Taming]",
                               "years_after_grad:major[T.Magic]", "years_after_grad:major[T.Dragon Taming]"]
+    assert list(fe["β"]) == [f"β{k}" for k in range(6)]
     assert fe.loc["Intercept", "Coef."] == pytest.approx(25206.096, abs=1e-3)
     assert fit_stat(at, "Log-likelihood") == "-2,327.5068"
     assert fit_stat(at, "Method") == "REML"

@@ -67,11 +67,15 @@ MODEL_STATE_JS = """() => {
       .filter(t => !t.closest('[data-stale="true"]')).map(rowsOf);
   const find = head => tables.find(rows => rows.length && rows[0].includes(head)) || null;
   const fe = find('Coef.'), stats = find('value'), vc = find('Variance');
+  const col = (rows, head) => rows ? rows[0].indexOf(head) : -1;
   const stat = name => { const r = stats && stats.find(r => r[0] === name); return r ? r[r.length - 1] : null; };
   return {fe: fe, fe_text: fe ? fe.map(r => r.join('\\t')).join('\\n') : null,
-          fe_numbers: !!(fe && fe.length > 1 && /[0-9]/.test(fe[1][1] || '')),
-          terms: fe ? fe.slice(1).map(r => r[0]) : [], components: vc ? vc.slice(1).map(r => r[0]) : [],
+          fe_numbers: !!(fe && fe.length > 1 && /[0-9]/.test(fe[1][col(fe, 'Coef.')] || '')),
+          terms: fe ? fe.slice(1).map(r => r[col(fe, 'term')]) : [],
+          betas: fe ? fe.slice(1).map(r => r[col(fe, 'β')]) : [],
+          p_values: fe ? fe.slice(1).map(r => r[col(fe, 'P>|z|')]) : [],
+          components: vc ? vc.slice(1).map(r => r[0]) : [],
           loglik: stat('Log-likelihood'), method: stat('Method'), engine: stat('Engine'),
-          time_to_show: stat('Time to show'), comparison: !!find('n_params'),
+          time_to_show: stat('Time to show'), comparison: !!find('Parameters'),
           running: !!document.querySelector('[data-testid="stStatusWidget"]')};
 }"""

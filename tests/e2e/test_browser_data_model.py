@@ -46,13 +46,19 @@ def wait_url(pg, *fragments: str, timeout: float = 15_000) -> None:
 
 
 def share_url(pg, fragment: str = "") -> str:
-    """The sidebar's "Share this view" address (once it contains ``fragment``); the link says the same."""
-    pg.wait_for_function("""(f) => {
-        const c = document.querySelector('[data-testid="stSidebar"] [data-testid="stCode"]');
-        return c && c.innerText.includes('http') && c.innerText.includes(f); }""", arg=fragment)
-    url = pg.locator('[data-testid="stSidebar"] [data-testid="stCode"]').inner_text().strip()
-    link = pg.locator('[data-testid="stSidebar"] a', has_text=url).first
+    """The "Share this view" address (once the address bar contains ``fragment``), read from the
+    top bar's popover; its link says the same."""
+    wait_url(pg, fragment)
+    wait_for_app(pg)
+    pg.get_by_role("button", name="Share this view").click()
+    body = '[data-testid="stPopoverBody"]'
+    pg.wait_for_function("""([body, f]) => {
+        const c = document.querySelector(body + ' [data-testid="stCode"]');
+        return c && c.innerText.includes('http') && c.innerText.includes(f); }""", arg=[body, fragment])
+    url = pg.locator(f'{body} [data-testid="stCode"]').inner_text().strip()
+    link = pg.locator(f'{body} a', has_text=url).first
     assert link.get_attribute("href") == url
+    pg.keyboard.press("Escape")
     return url
 
 
@@ -115,7 +121,10 @@ def test_controls_change_tables_and_url_and_the_share_link_reproduces_them(serve
     page.goto(server + "/model")
     state = wait_model(page, lambda s: s["loglik"] == CHAPTER_RI and "major[T.Magic]" in s["terms"],
                        "the chapter's random-intercept fit")
-    assert state["terms"][:4] == ["Intercept", "major[T.Magic]", "major[T.Dragon Taming]", "years_after_grad"]
+    # One numbering in the equation and the table: β1 is years_after_grad in both.
+    assert state["terms"][:4] == ["Intercept", "years_after_grad", "major[T.Magic]", "major[T.Dragon Taming]"]
+    assert state["betas"] == [f"β{k}" for k in range(6)]
+    assert state["p_values"][0] == "<0.001" and state["p_values"][2] == "0.133"  # one p-value format
     assert state["method"] == "REML" and state["components"] == ["person intercept", "Residual"]
     assert "reference=" not in page.url and "random_slope" not in page.url
     page.locator(".katex").first.wait_for()
@@ -162,9 +171,8 @@ def test_controls_change_tables_and_url_and_the_share_link_reproduces_them(serve
 def test_shared_link_as_the_first_page_of_a_fresh_browser(server, page):
     page.goto(server + "/model?reference=Magic&random_slope=true")
     state = wait_model(page, lambda s: s["loglik"] == CHAPTER_RS, "the random-slope fit")
-    assert state["terms"][:3] == ["Intercept", "major[T.Juggling]", "major[T.Dragon Taming]"]
-    # The Juggling interaction row: the fourth of the slope terms after years_after_grad.
-    assert len(state["terms"]) == 6 and state["terms"][3] == "years_after_grad"
+    assert state["terms"][:4] == ["Intercept", "years_after_grad", "major[T.Juggling]", "major[T.Dragon Taming]"]
+    assert len(state["terms"]) == 6
     assert all(t.startswith("years_after_grad:major") for t in state["terms"][4:])
     assert len(state["components"]) == 3
     wait_url(page, "/model?", "reference=Magic", "random_slope=true")
@@ -219,7 +227,7 @@ def test_upload_guesses_roles_and_the_model_page_fits_it(server, page):
     wait_url(page, "source=upload")
     no_traceback(page)
 
-    page.locator('[data-testid="stSidebar"]').get_by_role("link", name="Model").click()
+    page.get_by_role("link", name="Model", exact=True).click()
     state = wait_model(page, lambda s: s["loglik"] == SLEEP_RI, "the sleepstudy random-intercept fit")
     assert state["terms"] == ["Intercept", "Days"]
     assert page.get_by_text("No category column").first.is_visible()
@@ -270,7 +278,9 @@ def test_a_shared_upload_link_asks_for_the_file(server, page):
     page.goto(server + "/model?source=upload&random_slope=true")
     wait_for_app(page, "upload the file again")
     assert "The settings from the link are kept" in page.locator('[data-testid="stMain"]').inner_text()
-    assert "whoever opens it must upload the same file" in page.locator('[data-testid="stSidebar"]').inner_text()
+    page.get_by_role("button", name="Share this view").click()
+    page.locator('[data-testid="stPopoverBody"]', has_text="whoever opens it must upload the same file").wait_for()
+    page.keyboard.press("Escape")
     assert model_state(page)["fe"] is None
     wait_url(page, "/model?", "source=upload", "random_slope=true")
     no_traceback(page)
