@@ -83,3 +83,13 @@ def test_large_data_are_sampled_and_say_so():
 def test_a_model_that_cannot_be_fitted():
     at = app("explore", min_obs="1", max_obs="1")
     assert any("single row" in e.value for e in at.error)
+
+
+def test_fit_health_travels_to_explore():
+    singular = dict(intercept_sd="0", slope_sd="0", seed="1")   # no variation between persons
+    at, model = app("explore", **singular), app("model", **singular)
+    warned = [w.value for w in model.warning if "variance between persons is zero" in w.value]
+    assert warned, "the Model page should warn about the singular fit"
+    assert [w.value for w in at.warning if "variance between persons is zero" in w.value] == warned
+    fine = app("explore")
+    assert "Fit health: the optimizer converged" in texts(fine)

@@ -109,3 +109,29 @@ def test_uploaded_file_missing_on_the_model_page():
     at = app("model", source="upload", random_slope="true")
     assert "upload the file again" in texts(at)
     assert at.query_params["random_slope"] in ("true", ["true"])
+
+
+def test_an_invalid_reference_level_in_a_link_is_reported_and_the_default_used():
+    at = app("model", reference="Wizardry")
+    assert any("Wizardry" in e.value and "using Juggling" in e.value.replace("\\", "") for e in at.error)
+    fe = table_with(at, "Coef.").set_index("term")
+    assert "major[T.Magic]" in fe.index and "major[T.Juggling]" not in fe.index
+    assert at.selectbox(key="w_reference").value == "Juggling"
+    assert "reference" not in at.query_params
+    at.selectbox(key="w_reference").select("Magic").run()
+    assert "major[T.Juggling]" in table_with(at, "Coef.")["term"].tolist()
+
+
+def test_readable_column_names_in_the_comparison():
+    at = app("model")
+    comparison = table_with(at, "AIC")
+    assert {"Parameters", "Log-likelihood"} <= set(comparison.columns)
+    assert not {"n_params", "loglik"} & set(comparison.columns)
+
+
+def test_the_chapters_group_var_is_explained_beside_the_table():
+    at = app("model")
+    note = [i.value.replace("\\", "") for i in at.info if "Group Var" in i.value]
+    assert note and "33,814,137.6" in note[0] and "33,814,430.95" in note[0] and "-2,327.5068" in note[0]
+    at = app("model", random_slope="true")
+    assert not [i for i in at.info if "Group Var" in i.value]
