@@ -1,0 +1,499 @@
+"""Inference on a fitted mixed model, computed the way R users check it.
+
+* t tests of fixed effects and of any contrast L'beta with the degrees of freedom of
+  lmerTest's Satterthwaite method (the default), Kenward-Roger's (pbkrtest, REML fits) or
+  none (z tests, the chapter's);
+* type III ANOVA with lmerTest's contrasts and its multi-df Satterthwaite F test;
+* estimated marginal means, pairwise contrasts and slopes as emmeans/emtrends give them;
+* R-squared (Nakagawa & Schielzeth, Johnson's extension) and the ICC as ``performance``.
+
+Everything is computed from the result's public pieces: X, y, the groups, the time column
+(the random slope's Z column), theta and sigma. For one grouping factor the criterion and all
+the Kenward-Roger traces are sums over groups of q x q (q = 1 or 2) products of
+    A_i = Z_i'Z_i  and  Z_i'[X_i y_i],
+so each evaluation costs O(groups), whatever the number of rows.
+
+Sources: Kuznetsova, Brockhoff & Christensen (2017), lmerTest, J. Stat. Softw. 82(13);
+Kenward & Roger (1997), Biometrics 53; Halekoh & Hojsgaard (2014), pbkrtest, J. Stat. Softw. 59(9);
+Lenth, emmeans (R package); Nakagawa & Schielzeth (2013), Methods Ecol. Evol. 4; Johnson (2014),
+Methods Ecol. Evol. 5; Nakagawa, Johnson & Schielzeth (2017), J. R. Soc. Interface 14.
+"""
+from __future__ import annotations
+
+import math
+from functools import cached_property
+from typing import Optional
+
+import numpy as np
+import pandas as pd
+from scipy import special
+
+DF_METHODS = ("satterthwaite", "kenward-roger", "z")
+DF_LABELS = {"satterthwaite": "Satterthwaite", "kenward-roger": "Kenward-Roger", "z": "z (normal)"}
+ADJUSTMENTS = ("tukey", "holm", "none")
+
+_DBL_EPS = np.finfo(float).eps
+
+
+# ----------------------------------------------------------------------- numerical derivatives
+# numDeriv's Richardson scheme (Gilbert & Varadhan), as lmerTest uses it for the Hessian of the
+# deviance and the Jacobian of cov(beta): central differences at h, h/2, h/4, h/8, extrapolated.
+
+def _richardson(values: list) -> np.ndarray:
+    a = [np.asarray(v, float) for v in values]
+    r = len(a)
+    for m in range(1, r):
+        for k in range(r - m):
+            a[k] = (a[k + 1] * 4 ** m - a[k]) / (4 ** m - 1)
+    return a[0]
+
+
+def _steps(x: np.ndarray, d: float, eps: float = 1e-4) -> np.ndarray:
+    zero_tol = math.sqrt(_DBL_EPS / 7e-7)
+    return np.abs(d * x) + eps * (np.abs(x) < zero_tol)
+
+
+def hessian(f, x, d: float = 0.1, r: int = 4) -> np.ndarray:
+    """numDeriv::hessian (genD, Richardson, default settings)."""
+    x = np.asarray(x, float)
+    n = len(x)
+    f0 = f(x)
+    h0 = _steps(x, d)
+    diag = np.empty(n)
+    for i in range(n):
+        h, approx = h0.copy(), []
+        for _ in range(r):
+            e = np.zeros(n)
+            e[i] = h[i]
+            approx.append((f(x + e) - 2 * f0 + f(x - e)) / h[i] ** 2)
+            h = h / 2
+        diag[i] = _richardson(approx)
+    H = np.diag(diag)
+    for i in range(n):
+        for j in range(i):
+            h, approx = h0.copy(), []
+            for _ in range(r):
+                e = np.zeros(n)
+                e[i], e[j] = h[i], h[j]
+                approx.append((f(x + e) - 2 * f0 + f(x - e) - diag[i] * h[i] ** 2 - diag[j] * h[j] ** 2)
+                              / (2 * h[i] * h[j]))
+                h = h / 2
+            H[i, j] = H[j, i] = _richardson(approx)
+    return H
+
+
+def jacobian(f, x, d: float = 1e-4, r: int = 4) -> list:
+    """numDeriv::jacobian (Richardson): one array df/dx_i per coordinate."""
+    x = np.asarray(x, float)
+    h0 = _steps(x, d)
+    out = []
+    for i in range(len(x)):
+        h, approx = h0.copy(), []
+        for _ in range(r):
+            e = np.zeros(len(x))
+            e[i] = h[i]
+            approx.append((f(x + e) - f(x - e)) / (2 * h[i]))
+            h = h / 2
+        out.append(_richardson(approx))
+    return out
+
+
+# ----------------------------------------------------------------------- the model's pieces
+
+def _layout(theta: np.ndarray) -> str:
+    """lme4's theta layout: [t] intercept only; [t11, t21, t22] correlated; [t11, t22] uncorrelated."""
+    return {1: "intercept", 3: "correlated", 2: "uncorrelated"}[len(theta)]
+
+
+def _lambda(theta: np.ndarray, layout: str) -> np.ndarray:
+    if layout == "intercept":
+        return np.array([[theta[0]]])
+    if layout == "correlated":
+        return np.array([[theta[0], 0.0], [theta[1], theta[2]]])
+    return np.diag([theta[0], theta[1]])
+
+
+class _Groups:
+    """Per-group cross-products of Z = [1 (, time)] with [X y], and [X y]'[X y]."""
+
+    def __init__(self, X, y, time, groups, n_groups, q):
+        n, p = X.shape
+        W = np.column_stack([X, y])
+        Z = np.ones((n, 1)) if q == 1 else np.column_stack([np.ones(n), time])
+        self.n, self.p, self.q, self.G = n, p, q, n_groups
+        self.sizes = np.bincount(groups, minlength=n_groups).astype(float)
+        A = np.empty((n_groups, q, q))
+        B = np.empty((n_groups, q, p + 1))
+        for a in range(q):
+            for b in range(a, q):
+                A[:, a, b] = A[:, b, a] = np.bincount(groups, Z[:, a] * Z[:, b], minlength=n_groups)
+            for j in range(p + 1):
+                B[:, a, j] = np.bincount(groups, Z[:, a] * W[:, j], minlength=n_groups)
+        self.A, self.B = A, B
+        self.WtW = W.T @ W
+
+
+def _c_blocks(g: _Groups, Lam: np.ndarray):
+    """C_i = Lam H_i^-1 Lam' with H_i = I + Lam' A_i Lam, and sum log|H_i|."""
+    H = np.einsum("ba,gbc,cd->gad", Lam, g.A, Lam) + np.eye(g.q)
+    sign, logdet = np.linalg.slogdet(H)
+    C = np.einsum("ab,gbc,dc->gad", Lam, np.linalg.inv(H), Lam)
+    return C, float(logdet.sum())
+
+
+def _criterion(g: _Groups, theta, sigma, layout: str, reml: bool):
+    """lmerTest's devfun_vp (the (RE)ML deviance at theta and sigma, beta profiled out) and
+    get_covbeta (sigma^2 (X'V0^-1 X)^-1), from one evaluation."""
+    C, logdet_h = _c_blocks(g, _lambda(theta, layout))
+    S = g.WtW - np.einsum("gai,gab,gbj->ij", g.B, C, g.B)
+    p = g.p
+    XtVX = S[:p, :p]
+    chol = np.linalg.cholesky(XtVX)
+    beta = np.linalg.solve(XtVX, S[:p, p])
+    rss = S[p, p] - S[p, :p] @ beta
+    s2 = sigma ** 2
+    dev = logdet_h + rss / s2 + g.n * math.log(2 * math.pi * s2)
+    if reml:
+        dev += 2 * np.log(np.diag(chol)).sum() - p * math.log(2 * math.pi * s2)
+    return dev, s2 * np.linalg.inv(XtVX)
+
+
+# ----------------------------------------------------------------------- p-values and helpers
+
+def _t_p(t, df):
+    t, df = np.asarray(t, float), np.asarray(df, float)
+    return np.where(np.isinf(df), 2 * special.ndtr(-np.abs(t)), 2 * special.stdtr(np.where(np.isinf(df), 1, df),
+                                                                                   -np.abs(t)))
+
+
+def _t_quantile(df, level=0.95):
+    df = np.asarray(df, float)
+    z = special.ndtri(0.5 + level / 2)
+    return np.where(np.isinf(df), z, special.stdtrit(np.where(np.isinf(df), 1, df), 0.5 + level / 2))
+
+
+def _tukey_p(t, df, n_means: int) -> np.ndarray:
+    """emmeans' Tukey adjustment: ptukey(|t| sqrt 2, n_means, df) per contrast, each with its own df."""
+    from scipy.stats import studentized_range
+    t, df = np.atleast_1d(np.asarray(t, float)), np.atleast_1d(np.asarray(df, float))
+    return np.array([float(studentized_range.sf(abs(ti) * math.sqrt(2), n_means, di))
+                     for ti, di in zip(t, df)])
+
+
+def _holm(p: np.ndarray) -> np.ndarray:
+    p = np.asarray(p, float)
+    m = len(p)
+    order = np.argsort(p)
+    adj = np.minimum(1, np.maximum.accumulate((m - np.arange(m)) * p[order]))
+    out = np.empty(m)
+    out[order] = adj
+    return out
+
+
+def _Fstat_ddf(nu: np.ndarray, tol: float = 1e-8) -> float:
+    """lmerTest's get_Fstat_ddf: the F test's denominator df from the q t-tests' df."""
+    nu = np.asarray(nu, float)
+    if len(nu) == 1:
+        return float(nu[0])
+    if np.all(np.abs(np.diff(nu)) < tol):
+        return float(nu.mean())
+    if np.any(nu <= 2):
+        return 2.0
+    E = float(np.sum(nu / (nu - 2)))
+    return 2 * E / (E - len(nu))
+
+
+# ----------------------------------------------------------------------- terms of X
+
+def term_parts(data) -> tuple:
+    """One tuple of factors (variable, level or None, power) per column of X."""
+    return tuple(tuple(tuple(f) for f in parts) for parts in data.term_parts)
+
+
+def _term_key(parts) -> tuple:
+    return tuple((v, pw) for v, _lev, pw in parts)
+
+
+def term_label(key) -> str:
+    return ":".join(v if pw == 1 else f"I({v} ** {pw})" for v, pw in key)
+
+
+def _anova_terms(parts_list):
+    """(key, column indices) per model term, lower-order terms first (as R orders them)."""
+    keys = [_term_key(parts) for parts in parts_list]
+    seen = {}
+    for j, key in enumerate(keys):
+        if key:
+            seen.setdefault(key, []).append(j)
+    return sorted(seen.items(), key=lambda kv: (len(kv[0]), kv[1][0]))
+
+
+def type3_contrasts(data) -> dict:
+    """lmerTest's type III contrasts for a treatment-coded model (extract_contrasts_type3):
+    L = t(ginv(X) rdX) with rdX the rank-deficient design (every level of each factor), the
+    columns of each term orthogonalised against those of the terms containing it (higher-order
+    terms first), then the rows of the model's coefficients. {term label: (k x p) matrix}."""
+    parts_list = term_parts(data)
+    X = np.asarray(data.X, float)
+    n, p = X.shape
+    terms = _anova_terms(parts_list)
+    # Variables: categorical when any factor carries a level. Main-effect columns give values.
+    categorical = {}
+    for parts in parts_list:
+        for v, lev, pw in parts:
+            if lev is not None:
+                categorical.setdefault(v, [])
+                if lev not in categorical[v]:
+                    categorical[v].append(lev)
+    main = {}
+    for j, parts in enumerate(parts_list):
+        if len(parts) == 1:
+            main[(parts[0][0], parts[0][1], parts[0][2])] = X[:, j]
+
+    def indicator(v, lev):
+        if lev is not None:
+            return main[(v, lev, 1)]
+        return 1.0 - sum(main[(v, other, 1)] for other in categorical[v])  # the reference level
+
+    # rdX columns, each labelled (term key, levels tuple with None for a numeric factor or the reference)
+    rd_cols, rd_labels, rd_term = [np.ones(n)], [((), ())], [()]
+    for key, _cols in terms:
+        combos = [((), np.ones(n))]
+        for v, pw in key:
+            if v in categorical:
+                combos = [(levs + (lev,), col * indicator(v, lev))
+                          for levs, col in combos for lev in [None] + categorical[v]]
+            else:
+                combos = [(levs + ("#",), col * main[(v, None, pw)]) for levs, col in combos]
+        for levs, col in combos:
+            rd_cols.append(col)
+            rd_labels.append((key, levs))
+            rd_term.append(key)
+    rdX = np.column_stack(rd_cols)
+    L = np.linalg.solve(X.T @ X, X.T @ rdX).T  # (P x p): ginv(X) rdX for full-rank X, transposed
+    L[np.abs(L) < 1e-10 * np.abs(L).max()] = 0.0
+    # Containment (lmerTest's term_contain, after SAS): F1 in F2 when F2 has all of F1's variables and
+    # more, and both involve the same numeric variables.
+    def variables(key):
+        return {v for v, _ in key}, {(v, pw) for v, pw in key if v not in categorical}
+
+    cols_of = {key: cols for key, cols in terms}
+    contained = {}
+    for k1, _ in terms:
+        v1, num1 = variables(k1)
+        contained[k1] = [k2 for k2, _ in terms if k2 != k1 and v1 <= variables(k2)[0]
+                         and len(variables(k2)[0] - v1) > 0 and num1 == variables(k2)[1]]
+    for key, cols in sorted(terms, key=lambda kv: -len(kv[0])):  # stable: higher order first
+        if contained[key]:
+            other = [c for k in contained[key] for c in cols_of[k]]
+            coef, *_ = np.linalg.lstsq(L[:, other], L[:, cols], rcond=None)
+            L[:, cols] = L[:, cols] - L[:, other] @ coef
+    L[np.abs(L) < 1e-10 * np.abs(L).max()] = 0.0
+    # Rows of L for the model's coefficients: X's column j is the rdX column with the same factors.
+    x_labels = [(_term_key(parts), tuple("#" if lev is None else lev for _v, lev, _pw in parts))
+                for parts in parts_list]
+    rd_index = {lab: i for i, lab in enumerate(rd_labels)}
+    rows = [rd_index[lab] for lab in x_labels]
+    Lsel = L[rows, :]
+    out = {}
+    for key, cols in terms:
+        M = Lsel[:, cols].T
+        out[term_label(key)] = M[np.abs(M).sum(axis=1) > 1e-8]
+    return out
+
+
+# ----------------------------------------------------------------------- the inference object
+
+class Inference:
+    """Tests and estimates for one fitted ``MixedResult``. Expensive pieces (the Hessian for
+    Satterthwaite, the Kenward-Roger adjustment) are computed once, when first needed."""
+
+    def __init__(self, result):
+        self.result = result
+        data = result.data
+        self.data = data
+        self.theta = np.asarray(result.theta, float)
+        self.layout = _layout(self.theta)
+        self.q = 1 if self.layout == "intercept" else 2
+        self.sigma = math.sqrt(float(result.residual_var))
+        self.reml = bool(result.spec.reml)
+        self.beta = np.asarray(result.fe_estimate, float)
+        self._groups = _Groups(np.asarray(data.X, float), np.asarray(data.y, float), np.asarray(data.time, float),
+                               np.asarray(data.group_index), data.n_groups, self.q)
+        self.varpar = np.concatenate([self.theta, [self.sigma]])
+        _, self.cov_beta = _criterion(self._groups, self.theta, self.sigma, self.layout, self.reml)
+
+    # ---- Satterthwaite (lmerTest) -------------------------------------------------------------
+    def _dev(self, vp):
+        return _criterion(self._groups, vp[:-1], vp[-1], self.layout, self.reml)[0]
+
+    def _cov(self, vp):
+        return _criterion(self._groups, vp[:-1], vp[-1], self.layout, self.reml)[1]
+
+    @cached_property
+    def vcov_varpar(self) -> np.ndarray:
+        """2 x (pseudo-)inverse Hessian of the deviance in (theta, sigma), as lmerTest."""
+        h = hessian(self._dev, self.varpar)
+        values, vectors = np.linalg.eigh(h)
+        pos = values > 1e-8
+        h_inv = (vectors[:, pos] / values[pos]) @ vectors[:, pos].T
+        return 2 * h_inv
+
+    @cached_property
+    def jac(self) -> np.ndarray:
+        """d cov(beta) / d varpar: (k, p, p)."""
+        return np.array(jacobian(self._cov, self.varpar))
+
+    def satterthwaite_df(self, L) -> np.ndarray:
+        L = np.atleast_2d(np.asarray(L, float))
+        var = np.einsum("ki,ij,kj->k", L, self.cov_beta, L)
+        grad = np.einsum("ki,mij,kj->km", L, self.jac, L)
+        denom = np.einsum("km,mn,kn->k", grad, self.vcov_varpar, grad)
+        return 2 * var ** 2 / denom
+
+    # ---- Kenward-Roger (pbkrtest's vcovAdj and Lb_ddf) ------------------------------------------
+    @cached_property
+    def _kr(self):
+        if not self.reml:
+            raise ValueError("Kenward-Roger degrees of freedom need a REML fit.")
+        g, q, p = self._groups, self.q, self._groups.p
+        s2 = self.sigma ** 2
+        Lam = _lambda(self.theta, self.layout)
+        C, _ = _c_blocks(g, Lam)
+        A, Bx = g.A, g.B[:, :, :p]
+        I = np.eye(q)
+        IAC = I - np.einsum("gab,gbc->gac", A, C)              # (I - A C)
+        T = np.einsum("gab,gbj->gaj", IAC, Bx) / s2           # Z'S^-1 X
+        M = np.einsum("gab,gbc->gac", IAC, A) / s2            # Z'S^-1 Z
+        IAC2 = np.einsum("gab,gbc->gac", IAC, IAC)
+        U = np.einsum("gab,gbj->gaj", IAC2, Bx) / s2 ** 2      # Z'S^-2 X
+        N = np.einsum("gab,gbc->gac", IAC2, A) / s2 ** 2      # Z'S^-2 Z
+        CAC = np.einsum("gab,gbc,gcd->gad", C, A, C)
+        R2 = 2 * C - CAC                                       # S^-2 = s^-4 (I - Z R2 Z')
+        R3 = C + R2 - np.einsum("gab,gbc,gcd->gad", R2, A, C)  # S^-3 = s^-6 (I - Z R3 Z')
+        XtX = g.WtW[:p, :p]
+        XS2X = (XtX - np.einsum("gai,gab,gbj->ij", Bx, R2, Bx)) / s2 ** 2
+        XS3X = (XtX - np.einsum("gai,gab,gbj->ij", Bx, R3, Bx)) / s2 ** 3
+        trS2 = float((g.sizes - np.einsum("gab,gba->g", R2, A)).sum()) / s2 ** 2
+        # Covariance parameters of V = sum gamma_r G_r: the random-effect covariances (lower triangle
+        # of each term's matrix) and the residual variance; G_r = Z E_r Z' per group, or I.
+        if self.layout == "intercept":
+            E = [np.array([[1.0]])]
+        elif self.layout == "correlated":
+            E = [np.array([[1.0, 0], [0, 0]]), np.array([[0, 1.0], [1.0, 0]]), np.array([[0, 0], [0, 1.0]])]
+        else:
+            E = [np.array([[1.0, 0], [0, 0]]), np.array([[0, 0], [0, 1.0]])]
+        k = len(E) + 1
+        P = [-np.einsum("gai,ab,gbj->ij", T, Er, T) for Er in E] + [-XS2X]
+        Q = {}
+        Kt = np.empty((k, k))
+        for r in range(k):
+            for s in range(r, k):
+                if r < k - 1 and s < k - 1:
+                    Q[r, s] = np.einsum("gai,ab,gbc,cd,gdj->ij", T, E[r], M, E[s], T)
+                    Kt[r, s] = np.einsum("ab,gbc,cd,gda->", E[r], M, E[s], M)
+                elif r < k - 1:
+                    Q[r, s] = np.einsum("gai,ab,gbj->ij", T, E[r], U)
+                    Kt[r, s] = np.einsum("ab,gba->", E[r], N)
+                else:
+                    Q[r, s] = XS3X
+                    Kt[r, s] = trS2
+                Kt[s, r] = Kt[r, s]
+        Phi = self.cov_beta
+        IE2 = np.empty((k, k))
+        for r in range(k):
+            for s in range(r, k):
+                IE2[r, s] = IE2[s, r] = (Kt[r, s] - 2 * np.sum(Phi * Q[r, s])
+                                         + np.sum((Phi @ P[r]) * (P[s] @ Phi)))
+        eig = np.linalg.eigvalsh(IE2)
+        W = 2 * (np.linalg.inv(IE2) if np.min(np.abs(eig)) > 1e-10 else np.linalg.pinv(IE2))
+        UU = np.zeros((p, p))
+        for r in range(k - 1):
+            for s in range(r + 1, k):
+                UU += W[r, s] * (Q[r, s] - P[r] @ Phi @ P[s])
+        UU = UU + UU.T
+        for r in range(k):
+            UU += W[r, r] * (Q[r, r] - P[r] @ Phi @ P[r])
+        PhiA = Phi + 2 * Phi @ UU @ Phi
+        return PhiA, P, W
+
+    @property
+    def cov_beta_kr(self) -> np.ndarray:
+        """Kenward-Roger's adjusted covariance of the fixed effects (pbkrtest::vcovAdj)."""
+        return self._kr[0]
+
+    def kenward_roger_df(self, L) -> np.ndarray:
+        """pbkrtest::Lb_ddf for each row of L (one-dimensional tests)."""
+        _, P, W = self._kr
+        V0 = self.cov_beta
+        out = []
+        for row in np.atleast_2d(np.asarray(L, float)):
+            Lm = row[None, :]
+            Theta = Lm.T @ np.linalg.solve(Lm @ V0 @ Lm.T, Lm)
+            TV = Theta @ V0
+            u = [TV @ Pi @ V0 for Pi in P]
+            A1 = A2 = 0.0
+            n = len(P)
+            for i in range(n):
+                for j in range(i, n):
+                    e = 1 if i == j else 2
+                    A1 += e * W[i, j] * np.trace(u[i]) * np.trace(u[j])
+                    A2 += e * W[i, j] * np.sum(u[i] * u[j].T)
+            qq = 1
+            B = (A1 + 6 * A2) / (2 * qq)
+            g = ((qq + 1) * A1 - (qq + 4) * A2) / ((qq + 2) * A2)
+            den = 3 * qq + 2 * (1 - g)
+            c1, c2, c3 = g / den, (qq - g) / den, (qq + 2 - g) / den
+            V0s = 1 + c1 * B
+            V1 = 1 - c2 * B
+            V2 = 1 - c3 * B
+            V0s = 0.0 if abs(V0s) < 1e-10 else V0s
+            rho = (1 / qq) * ((1 - A2 / qq) / V1 if V1 != 0 else 0.0) ** 2 * V0s / V2
+            out.append(4 + (qq + 2) / (qq * rho - 1))
+        return np.array(out)
+
+    # ---- one-dimensional contrasts ----------------------------------------------------------------
+    def contrast(self, L, df_method: str = "satterthwaite", level: float = 0.95) -> pd.DataFrame:
+        """estimate, std_error, df, t, p_value, ci_low, ci_high for each row of L."""
+        if df_method not in DF_METHODS:
+            raise ValueError(f"df_method must be one of {DF_METHODS}, not {df_method!r}")
+        L = np.atleast_2d(np.asarray(L, float))
+        est = L @ self.beta
+        if df_method == "kenward-roger":
+            cov = self.cov_beta_kr
+            df = self.kenward_roger_df(L)
+        else:
+            cov = self.cov_beta
+            df = self.satterthwaite_df(L) if df_method == "satterthwaite" else np.full(len(L), np.inf)
+        se = np.sqrt(np.einsum("ki,ij,kj->k", L, cov, L))
+        t = est / se
+        q = _t_quantile(df, level)
+        return pd.DataFrame({"estimate": est, "std_error": se, "df": df, "t": t, "p_value": _t_p(t, df),
+                             "ci_low": est - q * se, "ci_high": est + q * se})
+
+    def fixed_effects(self, df_method: str = "satterthwaite") -> pd.DataFrame:
+        table = self.contrast(np.eye(len(self.beta)), df_method)
+        table.index = pd.Index(list(self.data.term_names), name="term")
+        return table
+
+    # ---- type III ANOVA ----------------------------------------------------------------------------
+    def anova(self) -> pd.DataFrame:
+        """Type III tests of each term with Satterthwaite's F (lmerTest's anova(m, type = 3))."""
+        rows = []
+        for term, L in type3_contrasts(self.data).items():
+            F, ndf, ddf = self._contest_md(L)
+            rows.append({"term": term, "F": F, "num_df": ndf, "den_df": ddf,
+                         "p_value": float(special.fdtrc(ndf, ddf, F))})
+        return pd.DataFrame(rows, columns=["term", "F", "num_df", "den_df", "p_value"])
+
+    def _contest_md(self, L):
+        """lmerTest's contestMD (Satterthwaite): F from the eigen-decomposed Var(L beta)."""
+        V = L @ self.cov_beta @ L.T
+        d, Pm = np.linalg.eigh(V)
+        d, Pm = d[::-1], Pm[:, ::-1]
+        pos = d > max(math.sqrt(_DBL_EPS) * d[0], 0)
+        qn = int(pos.sum())
+        PtL = (Pm.T @ L)[:qn]
+        t2 = (PtL @ self.beta) ** 2 / d[:qn]
+        nu = self.satterthwaite_df(PtL)
+        return float(t2.sum() / qn), qn, _Fstat_ddf(nu)
