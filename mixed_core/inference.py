@@ -274,8 +274,8 @@ def type3_contrasts(data) -> dict:
     L[np.abs(L) < 1e-10 * np.abs(L).max()] = 0.0
     # Containment (lmerTest's term_contain, after SAS): F1 in F2 when F2 has all of F1's variables and
     # more, and both involve the same numeric variables.
-    def variables(key):
-        return {v for v, _ in key}, {(v, pw) for v, pw in key if v not in categorical}
+    def variables(key):  # x and I(x ** 2) are different variables, as in R
+        return set(key), {(v, pw) for v, pw in key if v not in categorical}
 
     cols_of = {key: cols for key, cols in terms}
     contained = {}
@@ -497,3 +497,135 @@ class Inference:
         t2 = (PtL @ self.beta) ** 2 / d[:qn]
         nu = self.satterthwaite_df(PtL)
         return float(t2.sum() / qn), qn, _Fstat_ddf(nu)
+
+    # ---- estimated marginal means, contrasts, slopes (emmeans / emtrends) ---------------------------
+    def default_times(self) -> tuple:
+        """The data's minimum, median and maximum time (in the data's units)."""
+        t = np.asarray(self.data.time, float) + _time_centre(self.data)
+        return tuple(float(v) for v in np.unique([t.min(), np.median(t), t.max()]))
+
+    def _levels(self) -> tuple:
+        return tuple(self.data.levels) if self.data.levels else ("(all)",)
+
+    def _rows(self, times) -> np.ndarray:
+        """(levels, times, p): each level's mean at each time (data units); covariates at their
+        means, categorical covariates averaged over their levels with equal weights."""
+        model_times = np.asarray(times, float) - _time_centre(self.data)
+        return _curve_rows(self.data, model_times)
+
+    def emmeans(self, times=None, df_method: str = "satterthwaite", level: float = 0.95) -> pd.DataFrame:
+        times = self.default_times() if times is None else tuple(float(t) for t in times)
+        rows = self._rows(times)
+        levels = self._levels()
+        L = np.concatenate([rows[:, i, :] for i in range(len(times))])
+        table = self.contrast(L, df_method, level)
+        table.insert(0, "level", [lev for _ in times for lev in levels])
+        table.insert(0, "at_time", [t for t in times for _ in levels])
+        return table.drop(columns=["t", "p_value"])
+
+    def _pairwise(self, rows: np.ndarray):
+        """All pairs (i < j) in level order: 'A - B' and the contrast rows."""
+        levels = self._levels()
+        labels, L = [], []
+        for i in range(len(levels)):
+            for j in range(i + 1, len(levels)):
+                labels.append(f"{levels[i]} - {levels[j]}")
+                L.append(rows[i] - rows[j])
+        return labels, np.array(L, dtype=float).reshape(len(labels), rows.shape[1])
+
+    def _adjust(self, table: pd.DataFrame, adjust: str) -> pd.DataFrame:
+        if adjust not in ADJUSTMENTS:
+            raise ValueError(f"adjust must be one of {ADJUSTMENTS}, not {adjust!r}")
+        if adjust == "tukey":
+            table["p_value"] = _tukey_p(table["t"], table["df"], len(self._levels()))
+        elif adjust == "holm":
+            table["p_value"] = _holm(table["p_value"].to_numpy())
+        return table
+
+    def contrasts(self, times=None, adjust: str = "tukey", df_method: str = "satterthwaite") -> pd.DataFrame:
+        """All pairwise differences between the category's levels at each time; p-values adjusted
+        within each time (the family of emmeans' ``pairs(emm, by = time)``)."""
+        times = self.default_times() if times is None else tuple(float(t) for t in times)
+        rows = self._rows(times)
+        parts = []
+        for i, t in enumerate(times):
+            labels, L = self._pairwise(rows[:, i, :])
+            if not labels:
+                continue
+            table = self._adjust(self.contrast(L, df_method), adjust)
+            table.insert(0, "contrast", labels)
+            table.insert(0, "at_time", t)
+            parts.append(table)
+        if not parts:
+            return pd.DataFrame(columns=["at_time", "contrast", "estimate", "std_error", "df", "t", "p_value",
+                                         "ci_low", "ci_high"])
+        return pd.concat(parts, ignore_index=True)
+
+    def _slope_rows(self, time: float) -> np.ndarray:
+        """(levels, p): each level's slope d mean / d time at ``time`` (exact for degree <= 2)."""
+        r = self._rows([time - 1.0, time + 1.0])
+        return (r[:, 1, :] - r[:, 0, :]) / 2
+
+    def _slope_times(self, times) -> tuple:
+        if int(getattr(self.data, "time_degree", 1)) == 1:
+            return (None,)
+        return self.default_times() if times is None else tuple(float(t) for t in times)
+
+    def slopes(self, times=None, df_method: str = "satterthwaite") -> pd.DataFrame:
+        """Each level's time slope (emtrends); with a quadratic time, the slope at each time."""
+        parts = []
+        for t in self._slope_times(times):
+            table = self.contrast(self._slope_rows(0.0 if t is None else t), df_method)
+            table.insert(0, "level", list(self._levels()))
+            table.insert(0, "at_time", t)
+            parts.append(table)
+        return pd.concat(parts, ignore_index=True)
+
+    def slope_contrasts(self, times=None, adjust: str = "tukey", df_method: str = "satterthwaite") -> pd.DataFrame:
+        parts = []
+        for t in self._slope_times(times):
+            labels, L = self._pairwise(self._slope_rows(0.0 if t is None else t))
+            if not labels:
+                continue
+            table = self._adjust(self.contrast(L, df_method), adjust)
+            table.insert(0, "contrast", labels)
+            table.insert(0, "at_time", t)
+            parts.append(table)
+        if not parts:
+            return pd.DataFrame(columns=["at_time", "contrast", "estimate", "std_error", "df", "t", "p_value",
+                                         "ci_low", "ci_high"])
+        return pd.concat(parts, ignore_index=True)
+
+    # ---- R-squared and ICC (performance::r2_nakagawa, performance::icc) ---------------------------
+    def variance_parts(self, slope_variance: bool = True) -> dict:
+        """Variance explained by the fixed effects (var of X beta, n - 1), of the random effects (mean
+        over rows of z' D z with z = [1, time]: Johnson's extension for random slopes) and residual."""
+        fixed = float(np.var(np.asarray(self.data.X) @ self.beta, ddof=1))
+        D = np.asarray(self.result.re_cov, float)
+        t = np.asarray(self.data.time, float)
+        random = float(D[0, 0])
+        if self.q == 2 and slope_variance:
+            random += 2 * float(D[0, 1]) * float(t.mean()) + float(D[1, 1]) * float(np.mean(t * t))
+        return {"fixed": fixed, "random": random, "residual": self.sigma ** 2}
+
+    def r2(self, slope_variance: bool = True) -> dict:
+        v = self.variance_parts(slope_variance)
+        total = v["fixed"] + v["random"] + v["residual"]
+        return {"marginal": v["fixed"] / total, "conditional": (v["fixed"] + v["random"]) / total}
+
+    def icc(self, slope_variance: bool = True) -> dict:
+        v = self.variance_parts(slope_variance)
+        return {"adjusted": v["random"] / (v["random"] + v["residual"]),
+                "unadjusted": v["random"] / (v["fixed"] + v["random"] + v["residual"])}
+
+
+def _time_centre(data) -> float:
+    return float(getattr(data, "time_centre", 0.0) or 0.0)
+
+
+def _curve_rows(data, model_times) -> np.ndarray:
+    from . import design
+    if hasattr(design, "curve_contrasts"):
+        return design.curve_contrasts(data, model_times)
+    ci, cs = design.line_contrasts(data)
+    return ci[:, None, :] + np.asarray(model_times)[None, :, None] * cs[:, None, :]
