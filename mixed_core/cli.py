@@ -59,6 +59,14 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--engine", choices=["fast", "statsmodels"], default="fast")
     fit.add_argument("--format", choices=["text", "json"], default="text")
     fit.add_argument("--no-ols", action="store_true", help="skip the OLS comparison fit")
+    fit.add_argument("--df", choices=["z", "satterthwaite", "kenward-roger"], default="satterthwaite",
+                     help="degrees of freedom of the fixed-effect tests, means and contrasts (default: "
+                          "satterthwaite, as lmerTest; kenward-roger needs --method reml)")
+    fit.add_argument("--at-times", type=_floats,
+                     help="times for the marginal means and contrasts, comma-separated "
+                          "(default: the data's minimum, median and maximum time)")
+    fit.add_argument("--adjust", choices=["tukey", "holm", "none"], default="tukey",
+                     help="p-value adjustment of the pairwise contrasts (default: tukey, as emmeans)")
     return parser
 
 
@@ -83,6 +91,16 @@ def _simulate(args) -> int:
     else:
         frame.to_csv(sys.stdout, index=False)
     return 0
+
+
+def _inference_content(result, args, out: dict) -> dict:
+    """The tests with the chosen df (replacing the z tests of ``fixed_effects``), the ANOVA, marginal
+    means, contrasts, slopes, R-squared and ICC (see ``inference``)."""
+    from .inference import Inference, inference_dict
+
+    tests = inference_dict(Inference(result), args.df, args.at_times, args.adjust)
+    tests["icc"]["at_time_zero"] = out["icc"]  # the intercept's share at time 0 (the chapter's ICC)
+    return tests
 
 
 def _json_content(result, ols) -> dict:
@@ -122,11 +140,16 @@ def _fit(args) -> int:
                      method=args.method, engine=args.engine)
     if args.reference is not None and args.category is None:
         raise UserInputError("--reference needs --category: name the category column whose level it is.")
+    if args.df == "kenward-roger" and args.method != "reml":
+        raise UserInputError("Kenward-Roger degrees of freedom need a REML fit: use --method reml, or choose "
+                             "--df satterthwaite.")
     data = prepare(frame, spec)
     result = fit_mixed(data, spec)
     ols = None if args.no_ols else fit_ols(data)
     if args.format == "json":
-        _write_json(_json_content(result, ols))
+        content = _json_content(result, ols)
+        content.update(_inference_content(result, args, content))
+        _write_json(content)
     else:
         print(result.summary())
         print()

@@ -629,3 +629,38 @@ def _curve_rows(data, model_times) -> np.ndarray:
         return design.curve_contrasts(data, model_times)
     ci, cs = design.line_contrasts(data)
     return ci[:, None, :] + np.asarray(model_times)[None, :, None] * cs[:, None, :]
+
+
+R2_DEFINITION = (
+    "R² after Nakagawa & Schielzeth (2013) with Johnson's (2014) extension for random slopes, as "
+    "performance::r2_nakagawa: the variance of the fixed-effects predictions X·β (divisor n − 1), the "
+    "random-effect variance averaged over the rows (mean of z′Dz with z = [1, time]) and the residual "
+    "variance; marginal = fixed / total, conditional = (fixed + random) / total. ICC as performance::icc: "
+    "adjusted = random / (random + residual), unadjusted = random / total.")
+
+
+def _records(table: pd.DataFrame, rename: Optional[dict] = None) -> list:
+    out = []
+    for row in table.rename(columns=rename or {}).to_dict(orient="records"):
+        out.append({k: (v if isinstance(v, str) or v is None else float(v)) for k, v in row.items()})
+    return out
+
+
+def inference_dict(inf: Inference, df_method: str = "satterthwaite", times=None, adjust: str = "tukey") -> dict:
+    """Everything the CLI's JSON carries, for one df method, set of times and p-value adjustment."""
+    times = inf.default_times() if times is None else tuple(float(t) for t in times)
+    fe = inf.fixed_effects(df_method).reset_index()
+    return {
+        "df_method": df_method,
+        "fixed_effects": _records(fe),
+        "anova": _records(inf.anova(), {"p_value": "p"}),
+        "at_times": list(times),
+        "p_adjust": adjust,
+        "emmeans": _records(inf.emmeans(times, df_method)),
+        "contrasts": _records(inf.contrasts(times, adjust, df_method).drop(columns=["ci_low", "ci_high"])),
+        "slopes": _records(inf.slopes(times, df_method)),
+        "slope_contrasts": _records(inf.slope_contrasts(times, adjust, df_method).drop(columns=["ci_low", "ci_high"])),
+        "r2": inf.r2(),
+        "icc": inf.icc(),
+        "r2_definition": R2_DEFINITION,
+    }
