@@ -31,6 +31,7 @@ from scipy import special
 DF_METHODS = ("satterthwaite", "kenward-roger", "z")
 DF_LABELS = {"satterthwaite": "Satterthwaite", "kenward-roger": "Kenward-Roger", "z": "z (normal)"}
 ADJUSTMENTS = ("tukey", "holm", "none")
+R2_DEFINITIONS = ("johnson", "performance")
 
 _DBL_EPS = np.finfo(float).eps
 
@@ -567,7 +568,7 @@ class Inference:
         return (r[:, 1, :] - r[:, 0, :]) / 2
 
     def _slope_times(self, times) -> tuple:
-        if int(getattr(self.data, "time_degree", 1)) == 1:
+        if int(self.data.time_degree) == 1:
             return (None,)
         return self.default_times() if times is None else tuple(float(t) for t in times)
 
@@ -597,38 +598,44 @@ class Inference:
         return pd.concat(parts, ignore_index=True)
 
     # ---- R-squared and ICC (performance::r2_nakagawa, performance::icc) ---------------------------
-    def variance_parts(self, slope_variance: bool = True) -> dict:
-        """Variance explained by the fixed effects (var of X beta, n - 1), of the random effects (mean
-        over rows of z' D z with z = [1, time]: Johnson's extension for random slopes) and residual."""
+    def variance_parts(self, definition: str = "johnson") -> dict:
+        """Variance explained by the fixed effects (var of X beta, divisor n - 1), by the random effects
+        (mean over the rows of z'Dz with z = [1, time]: Johnson's extension for random slopes) and the
+        residual variance. ``definition="performance"`` reproduces performance 0.10.2, which leaves out
+        the slope's variance when the slope is uncorrelated with the intercept ((1|g) + (0+t|g))."""
+        if definition not in R2_DEFINITIONS:
+            raise ValueError(f"definition must be one of {R2_DEFINITIONS}, not {definition!r}")
         fixed = float(np.var(np.asarray(self.data.X) @ self.beta, ddof=1))
         D = np.asarray(self.result.re_cov, float)
         t = np.asarray(self.data.time, float)
         random = float(D[0, 0])
-        if self.q == 2 and slope_variance:
+        if self.q == 2 and not (definition == "performance" and self.layout == "uncorrelated"):
             random += 2 * float(D[0, 1]) * float(t.mean()) + float(D[1, 1]) * float(np.mean(t * t))
         return {"fixed": fixed, "random": random, "residual": self.sigma ** 2}
 
-    def r2(self, slope_variance: bool = True) -> dict:
-        v = self.variance_parts(slope_variance)
+    @property
+    def definitions_differ(self) -> bool:
+        """True when performance 0.10.2's R-squared and ICC differ from Johnson's (uncorrelated slopes)."""
+        return self.layout == "uncorrelated"
+
+    def r2(self, definition: str = "johnson") -> dict:
+        v = self.variance_parts(definition)
         total = v["fixed"] + v["random"] + v["residual"]
         return {"marginal": v["fixed"] / total, "conditional": (v["fixed"] + v["random"]) / total}
 
-    def icc(self, slope_variance: bool = True) -> dict:
-        v = self.variance_parts(slope_variance)
+    def icc(self, definition: str = "johnson") -> dict:
+        v = self.variance_parts(definition)
         return {"adjusted": v["random"] / (v["random"] + v["residual"]),
                 "unadjusted": v["random"] / (v["fixed"] + v["random"] + v["residual"])}
 
 
 def _time_centre(data) -> float:
-    return float(getattr(data, "time_centre", 0.0) or 0.0)
+    return float(data.time_centre or 0.0)
 
 
 def _curve_rows(data, model_times) -> np.ndarray:
-    from . import design
-    if hasattr(design, "curve_contrasts"):
-        return design.curve_contrasts(data, model_times)
-    ci, cs = design.line_contrasts(data)
-    return ci[:, None, :] + np.asarray(model_times)[None, :, None] * cs[:, None, :]
+    from .design import curve_contrasts
+    return curve_contrasts(data, model_times)
 
 
 R2_DEFINITION = (
@@ -637,12 +644,17 @@ R2_DEFINITION = (
     "random-effect variance averaged over the rows (mean of z′Dz with z = [1, time]) and the residual "
     "variance; marginal = fixed / total, conditional = (fixed + random) / total. ICC as performance::icc: "
     "adjusted = random / (random + residual), unadjusted = random / total.")
+R2_UNCORRELATED_NOTE = (
+    "With an uncorrelated random slope, performance 0.10.2 leaves the slope's variance out of the random "
+    "variance (it counts the intercept's only); the values here include it, as Johnson's definition does. "
+    "performance's values are given beside them.")
 
 
 def _records(table: pd.DataFrame, rename: Optional[dict] = None) -> list:
     out = []
     for row in table.rename(columns=rename or {}).to_dict(orient="records"):
-        out.append({k: (v if isinstance(v, str) or v is None else float(v)) for k, v in row.items()})
+        out.append({k: (v if isinstance(v, str) or v is None else int(v) if k == "num_df" else float(v))
+                    for k, v in row.items()})
     return out
 
 
@@ -650,7 +662,7 @@ def inference_dict(inf: Inference, df_method: str = "satterthwaite", times=None,
     """Everything the CLI's JSON carries, for one df method, set of times and p-value adjustment."""
     times = inf.default_times() if times is None else tuple(float(t) for t in times)
     fe = inf.fixed_effects(df_method).reset_index()
-    return {
+    out = {
         "df_method": df_method,
         "fixed_effects": _records(fe),
         "anova": _records(inf.anova(), {"p_value": "p"}),
@@ -662,5 +674,9 @@ def inference_dict(inf: Inference, df_method: str = "satterthwaite", times=None,
         "slope_contrasts": _records(inf.slope_contrasts(times, adjust, df_method).drop(columns=["ci_low", "ci_high"])),
         "r2": inf.r2(),
         "icc": inf.icc(),
-        "r2_definition": R2_DEFINITION,
+        "r2_definition": R2_DEFINITION + (" " + R2_UNCORRELATED_NOTE if inf.definitions_differ else ""),
     }
+    if inf.definitions_differ:
+        out["r2_performance"] = inf.r2("performance")
+        out["icc_performance"] = inf.icc("performance")
+    return out

@@ -47,7 +47,7 @@ def test_fit_json_has_the_documented_keys(capsys):
         assert key in out
     assert out["n_obs"] == 239 and out["method"] == "REML"
     assert out["loglik"] == pytest.approx(-2320.3927, abs=1e-4)
-    assert set(out["fixed_effects"][0]) == {"term", "estimate", "std_error", "z", "p_value", "ci_low", "ci_high"}
+    assert set(out["fixed_effects"][0]) == {"term", "estimate", "std_error", "df", "t", "p_value", "ci_low", "ci_high"}
     assert set(out["variance_components"]) == {"group_var", "residual_var", "slope_var", "group_slope_cov"}
     assert {"group", "intercept", "intercept_se", "slope", "slope_se"} <= set(out["random_effects"][0])
     assert [line["level"] for line in out["lines"]] == ["Juggling", "Magic", "Dragon Taming"]
@@ -98,3 +98,60 @@ def test_broken_file_is_a_user_error(tmp_path):
     bad.write_bytes(b"this is not parquet")
     out = run_cli("fit", str(bad), "--response", "a", "--time", "b", "--group", "c")
     assert out.returncode == 2 and out.stderr.startswith("error:") and "Traceback" not in out.stderr
+
+
+SEED_FIT = ["fit", str(DATA / "seed_income.csv"), "--response", "income", "--time", "years_after_grad",
+            "--group", "person", "--category", "major", "--reference", "Juggling", "--random-slope",
+            "--format", "json", "--no-ols"]
+EXPECTED = {c["case"]: c for c in json.loads((DATA / "inference" / "expected.json").read_text())}
+
+
+def _by_name(rows, key, value):
+    return next(r for r in rows if r[key] == value)
+
+
+def test_fit_json_carries_lmertest_emmeans_and_performance_numbers(capsys):
+    assert main(SEED_FIT + ["--at-times", "0,10,20"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    ref = EXPECTED["seed_rs"]
+    assert out["df_method"] == "satterthwaite" and out["at_times"] == [0, 10, 20] and out["p_adjust"] == "tukey"
+    magic = _by_name(out["fixed_effects"], "term", "major[T.Magic]")
+    r_magic = _by_name(ref["fixed_effects"], "lme4", "majorMagic")
+    assert magic["df"] == pytest.approx(r_magic["df_satterthwaite"], rel=1e-3)
+    assert magic["p_value"] == pytest.approx(r_magic["p_satterthwaite"], abs=1e-3)
+    assert {tuple(sorted(r)) for r in out["anova"]} == {("F", "den_df", "num_df", "p", "term")}
+    major = _by_name(out["anova"], "term", "major")
+    assert major["num_df"] == 2 and major["F"] == pytest.approx(7.987617106968, rel=1e-5)
+    assert len(out["emmeans"]) == 9 and set(out["emmeans"][0]) == {
+        "at_time", "level", "estimate", "std_error", "df", "ci_low", "ci_high"}
+    row = next(r for r in out["contrasts"] if r["at_time"] == 20 and r["contrast"] == "Juggling - Magic")
+    assert row["p_value"] == pytest.approx(0.000105861201421975, abs=1e-3)
+    assert set(row) == {"at_time", "contrast", "estimate", "std_error", "df", "t", "p_value"}
+    assert len(out["slopes"]) == 3 and len(out["slope_contrasts"]) == 3
+    assert out["r2"]["marginal"] == pytest.approx(ref["r2_nakagawa"]["marginal"], rel=1e-5)
+    assert out["icc"]["adjusted"] == pytest.approx(ref["icc"]["adjusted"], rel=1e-5)
+    assert "Nakagawa" in out["r2_definition"]
+
+
+def test_fit_json_df_choices(capsys):
+    assert main(SEED_FIT + ["--df", "kenward-roger"]) == 0
+    kr = json.loads(capsys.readouterr().out)
+    intercept = _by_name(kr["fixed_effects"], "term", "Intercept")
+    assert intercept["df"] == pytest.approx(66.748975610243, rel=1e-2)
+    assert intercept["std_error"] == pytest.approx(1392.31195462512, rel=1e-5)
+    assert kr["at_times"] == [1, 11, 20]  # the data's minimum, median and maximum time
+    assert main(SEED_FIT + ["--df", "z", "--adjust", "none"]) == 0
+    z = json.loads(capsys.readouterr().out)
+    assert all(r["df"] is None for r in z["fixed_effects"])  # infinite df: null in JSON
+    assert z["p_adjust"] == "none"
+
+
+@pytest.mark.parametrize("extra,needle", [
+    (["--df", "kenward-roger", "--method", "ml"], "REML"),
+    (["--df", "welch"], "welch"),
+    (["--at-times", "1,ten"], "ten"),
+])
+def test_inference_options_user_errors(extra, needle):
+    out = run_cli(*SEED_FIT, *extra)
+    assert out.returncode == 2, out.stderr
+    assert out.stderr.startswith("error:") and needle in out.stderr and "Traceback" not in out.stderr
