@@ -1,6 +1,7 @@
 """The CLI's JSON through orjson, tables written column by column: the same content as the
 standard library's encoder of per-row dicts (the CLI's encoding before), numbers equal, NaN and
 infinity as null."""
+import argparse
 import json
 import math
 from dataclasses import replace
@@ -11,7 +12,7 @@ import pandas as pd
 import pytest
 
 from mixed_core import ColumnRoles, ModelSpec, prepare
-from mixed_core.cli import _json_content, main
+from mixed_core.cli import _inference_content, _json_content, main
 from mixed_core.fitting import fit_mixed, fit_ols
 from mixed_core.jsonout import dumps, records
 from mixed_core.simulate import SimulationParams, simulate
@@ -146,4 +147,8 @@ def test_cli_writes_the_same_json_it_computes(capsys):
     spec = ModelSpec(ColumnRoles("Reaction", "Days", "Subject", None), random_slope=True)
     data = prepare(pd.read_csv(DATA / "sleepstudy.csv"), spec)
     result, ols = fit_mixed(data, spec), fit_ols(data)
-    assert printed == json.loads(former_json(result, ols))
+    expected = json.loads(former_json(result, ols))
+    # The inference helper's keys (tests with Satterthwaite df replace the z table, ANOVA, means, R2...).
+    options = argparse.Namespace(df="satterthwaite", at_times=None, adjust="tukey")
+    expected.update(json.loads(dumps(_inference_content(result, options, expected))))
+    assert printed == expected
