@@ -130,11 +130,11 @@ def _write_json(content: dict) -> None:
 def _fit(args) -> int:
     from .design import prepare
     from .fitting import fit_mixed, fit_ols
-    from .loading import read_table
+    from .loading import load_table, role_problem
     from .spec import ColumnRoles, ModelSpec
     from .summary import lines_sentences, ols_summary
 
-    frame = read_table(args.file)
+    frame, report = load_table(args.file)
     spec = ModelSpec(ColumnRoles(args.response, args.time, args.group, args.category),
                      reference=args.reference, random_slope=args.random_slope,
                      method=args.method, engine=args.engine)
@@ -143,14 +143,24 @@ def _fit(args) -> int:
     if args.df == "kenward-roger" and args.method != "reml":
         raise UserInputError("Kenward-Roger degrees of freedom need a REML fit: use --method reml, or choose "
                              "--df satterthwaite.")
+    problem = role_problem(report, spec.roles)
+    if problem:
+        raise UserInputError(problem)
     data = prepare(frame, spec)
     result = fit_mixed(data, spec)
     ols = None if args.no_ols else fit_ols(data)
     if args.format == "json":
         content = _json_content(result, ols)
         content.update(_inference_content(result, args, content))
+        content["reading_notes"] = report.sentences()
         _write_json(content)
     else:
+        notes = report.sentences()
+        if notes:
+            print("How the file was read:")
+            for sentence in notes:
+                print("  " + sentence)
+            print()
         print(result.summary())
         print()
         print("Per-category lines:")

@@ -8,8 +8,10 @@ sentence saying what is wrong and what to do.
 from __future__ import annotations
 
 import csv
+import datetime
 import io
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional, Union
 
@@ -19,14 +21,18 @@ import pandas as pd
 from .design import _check_columns, level_label
 from .errors import UserInputError
 from .spec import ColumnRoles
+from .values import ColumnReading, interpret
 
 TEXT_EXTENSIONS = {".csv", ".txt", ".tsv", ".tab"}
-EXCEL_EXTENSIONS = {".xlsx", ".xlsm", ".xls"}
+EXCEL_EXTENSIONS = {".xlsx", ".xlsm"}
+LEGACY_EXCEL_EXTENSIONS = {".xls"}      # refused with a sentence (no reader for the 97-2003 format)
 PARQUET_EXTENSIONS = {".parquet", ".pq"}
+# What the upload widget offers: exactly what read_table reads.
+UPLOAD_TYPES = sorted(e.lstrip(".") for e in TEXT_EXTENSIONS | EXCEL_EXTENSIONS | PARQUET_EXTENSIONS)
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0"
 DELIMITERS = ",;\t|"
 _SNIFF_CHARS = 64_000
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_DECIMAL_COMMA = re.compile(r"^\s*[-+]?\d+,\d+\s*$")
 
 Source = Union[bytes, bytearray, memoryview, str, Path, io.IOBase]
 
@@ -38,26 +44,87 @@ def _problem(sentence: str) -> UserInputError:
 
 # ---------------------------------------------------------------- reading
 
+@dataclass
+class ReadReport:
+    """What reading a file decided, column by column (see :mod:`mixed_core.values`)."""
+
+    label: str
+    format: str                                   # "text", "excel", "parquet"
+    delimiter: Optional[str] = None
+    columns: dict = field(default_factory=dict)   # column name -> ColumnReading
+
+    def markers(self) -> dict:
+        """{column: {marker as written: count}} for columns of numbers or dates with missing cells."""
+        return {name: dict(r.markers) for name, r in self.columns.items() if r.markers}
+
+    def markers_sentence(self) -> Optional[str]:
+        """One sentence naming the missing-value markers found, or None."""
+        found = {}
+        for counts in self.markers().values():
+            for marker, count in counts.items():
+                found[marker] = found.get(marker, 0) + count
+        if not found:
+            return None
+        listed = ", ".join(f"{m if m == '(empty)' else repr(m)} ({n:,})" for m, n in found.items())
+        columns = ", ".join(f"'{c}'" for c in self.markers())
+        return (f"Missing values in columns of numbers or dates ({columns}) were written as: {listed}. "
+                "In text columns only an empty cell is missing (a value such as 'None' or 'NA' is kept).")
+
+    def sentences(self) -> list:
+        """Everything a user should know about how the file was read, one sentence each."""
+        out = []
+        for reading in self.columns.values():
+            out += reading.notes
+            if reading.problem:
+                out.append(reading.problem)
+        marker_sentence = self.markers_sentence()
+        if marker_sentence:
+            out.append(marker_sentence)
+        return out
+
+    def problem_for(self, column) -> Optional[str]:
+        """Why ``column`` was kept as text although it looks like numbers or dates, or None."""
+        reading = self.columns.get(column)
+        return reading.problem if reading is not None else None
+
+
 def read_table(source: Source, filename: Optional[str] = None) -> pd.DataFrame:
-    """Read CSV/TSV/TXT, Excel (first sheet) or Parquet into a DataFrame.
+    """Read CSV/TSV/TXT, Excel (.xlsx/.xlsm, first sheet) or Parquet into a DataFrame.
 
     ``source`` is the file's bytes, a file-like object (such as Streamlit's
     upload) or a path. The format follows ``filename``'s extension (default:
     the path's or the object's name); without a known extension the content
-    decides.
+    decides. Values are kept as written: see :mod:`mixed_core.values`.
     """
+    return load_table(source, filename)[0]
+
+
+def load_table(source: Source, filename: Optional[str] = None) -> tuple[pd.DataFrame, ReadReport]:
+    """:func:`read_table` and the :class:`ReadReport` of what was decided per column."""
     data, filename = _read_bytes(source, filename)
     label = f"'{filename}'" if filename else "the file"
     if not data.strip():
         raise _problem(f"{label} is empty. Choose a file with a header row and at least one data row.")
     kind = _format_of(data, filename)
+    report = ReadReport(label=label, format=kind)
     if kind == "parquet":
         df = _read_parquet(data, label)
     elif kind == "excel":
-        df = _read_excel(data, label)
+        df = _read_excel(data, label, report)
     else:
-        df = _read_text(data, label, tab_default=Path(filename or "").suffix.lower() in {".tsv", ".tab"})
-    return _tidy(df, label)
+        df = _read_text(data, label, report, tab_default=Path(filename or "").suffix.lower() in {".tsv", ".tab"})
+    df = _tidy(df, label)
+    if kind == "parquet":
+        report.columns = {c: ColumnReading(c, _kind_of(df[c])) for c in df.columns}
+    return df, report
+
+
+def _kind_of(series: pd.Series) -> str:
+    if pd.api.types.is_datetime64_any_dtype(series):
+        return "datetime"
+    if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
+        return "number"
+    return "text"
 
 
 def _read_bytes(source: Source, filename: Optional[str]) -> tuple[bytes, Optional[str]]:
@@ -91,13 +158,13 @@ def _format_of(data: bytes, filename: Optional[str]) -> str:
     suffix = Path(filename or "").suffix.lower()
     if suffix in PARQUET_EXTENSIONS:
         return "parquet"
-    if suffix in EXCEL_EXTENSIONS:
+    if suffix in EXCEL_EXTENSIONS or suffix in LEGACY_EXCEL_EXTENSIONS:
         return "excel"
     if suffix in TEXT_EXTENSIONS:
         return "text"
     if data.startswith(b"PAR1"):
         return "parquet"
-    if data.startswith(b"PK\x03\x04") or data.startswith(b"\xd0\xcf\x11\xe0"):  # xlsx zip, legacy xls
+    if data.startswith(b"PK\x03\x04") or data.startswith(_OLE_MAGIC):  # xlsx zip, legacy xls
         return "excel"
     return "text"
 
@@ -114,32 +181,78 @@ def _read_parquet(data: bytes, label: str) -> pd.DataFrame:
     return df
 
 
-def _read_excel(data: bytes, label: str) -> pd.DataFrame:
-    if data.startswith(b"\xd0\xcf\x11\xe0"):
-        try:
-            import xlrd  # noqa: F401  (only needed for the legacy .xls format)
-        except ImportError:
-            raise _problem(
-                f"{label} is in the old Excel 97-2003 (.xls) format, which cannot be read here. "
-                "Save it as .xlsx or CSV in Excel and load that.") from None
-        engine = "xlrd"
-    else:
-        engine = "openpyxl"
+def _read_excel(data: bytes, label: str, report: ReadReport) -> pd.DataFrame:
+    """The first sheet through openpyxl, cell by cell: each cell's own type (number, date,
+    text) is kept, and each column is then decided like a text file's (a text cell 'NA' stays
+    text, '001017' stays an identifier)."""
+    if data.startswith(_OLE_MAGIC):
+        raise _problem(
+            f"{label} is in the old Excel 97-2003 (.xls) format, which cannot be read here. "
+            "Save it as .xlsx or CSV in Excel and load that.")
+    import openpyxl
+
     try:
-        # header=None: read the header row ourselves so duplicate or empty names are
-        # reported instead of silently renamed to 'x.1' or 'Unnamed: 2'.
-        raw = pd.read_excel(io.BytesIO(data), sheet_name=0, header=None, engine=engine)
-    except Exception:  # zipfile, openpyxl and xlrd raise many types for damaged input
+        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        try:
+            sheets = book.worksheets
+            rows = [list(r) for r in sheets[0].iter_rows(values_only=True)] if sheets else []
+        finally:
+            book.close()
+    except Exception:  # zipfile and openpyxl raise many types for damaged input
         raise _problem(
             f"{label} could not be read as an Excel workbook; it may be damaged, password-protected or not "
             "an Excel file. Open and save it again in Excel, or save it as CSV.") from None
-    raw = raw.dropna(how="all")
-    if raw.empty:
+    rows = [r for r in rows if any(not _blank_cell(v) for v in r)]
+    if not rows:
         raise _problem(f"The first sheet of {label} is empty. Put the table on the first sheet, with a header row.")
-    names = [_cell_name(v) for v in raw.iloc[0]]
-    body = raw.iloc[1:].reset_index(drop=True).infer_objects()
-    body.columns = names
-    return body
+    width = max(len(r) for r in rows)
+    header = [_cell_name(v) for v in rows[0]] + [""] * (width - len(rows[0]))
+    body = [r + [None] * (width - len(r)) for r in rows[1:]]
+    columns = {}
+    for j, name in enumerate(header):
+        cells = [r[j] for r in body]
+        series, reading = _excel_column(name.strip(), cells)
+        columns[j] = series
+        report.columns[name.strip()] = reading
+    df = pd.DataFrame(columns, index=pd.RangeIndex(len(body)))
+    df.columns = header
+    return df
+
+
+def _blank_cell(value) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _excel_column(name: str, cells: list) -> tuple[pd.Series, ColumnReading]:
+    filled = [v for v in cells if not _blank_cell(v)]
+    if filled and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in filled):
+        series = pd.Series([np.nan if _blank_cell(v) else v for v in cells])
+        if len(filled) == len(cells) and all(isinstance(v, int) for v in filled):
+            series = series.astype(np.int64)
+        else:
+            series = series.astype(float)
+        markers = {"(empty)": len(cells) - len(filled)} if len(filled) < len(cells) else {}
+        return series, ColumnReading(name, "number", markers=markers)
+    if filled and all(isinstance(v, (datetime.datetime, datetime.date)) for v in filled):
+        series = pd.to_datetime(pd.Series([pd.NaT if _blank_cell(v) else v for v in cells], dtype=object))
+        kind = "date" if (series.dropna() == series.dropna().dt.normalize()).all() else "datetime"
+        markers = {"(empty)": len(cells) - len(filled)} if len(filled) < len(cells) else {}
+        return series, ColumnReading(name, kind, markers=markers,
+                                     notes=[f"Column '{name}' holds Excel {'dates' if kind == 'date' else 'dates with times'}."])
+    # Text cells, or a mix: decide from the cells as written.
+    return interpret(name, pd.Series([_cell_text(v) for v in cells], dtype=object), delimiter=None)
+
+
+def _cell_text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+    if isinstance(value, datetime.datetime):
+        return value.isoformat(sep=" ")
+    return str(value)
 
 
 def _cell_name(value) -> str:
@@ -148,18 +261,46 @@ def _cell_name(value) -> str:
     return level_label(value)
 
 
-def _read_text(data: bytes, label: str, tab_default: bool) -> pd.DataFrame:
+def _read_text(data: bytes, label: str, report: ReadReport, tab_default: bool) -> pd.DataFrame:
     text = _decode(data, label).lstrip("\r\n")
     delimiter = _sniff_delimiter(text[:_SNIFF_CHARS], "\t" if tab_default else ",")
+    report.delimiter = delimiter
     # The header is read on its own so that duplicate or empty names are reported
     # instead of renamed by pandas ('x.1', 'Unnamed: 2').
     reader = csv.reader(io.StringIO(text), delimiter=delimiter, quotechar='"', skipinitialspace=True)
     header = next(reader, [])
     if not header:
         raise _problem(f"{label} is empty. Choose a file with a header row and at least one data row.")
+    body = _raw_text_table(text, delimiter, reader.line_num, label)
+    width = len(header)
+    if body.shape[1] > width:
+        # Trailing delimiters ("1,2,3,") give empty extra fields; real extra values are an error.
+        if (body.iloc[:, width:].apply(lambda c: c.str.strip()) != "").any().any():
+            raise _problem(
+                f"Some rows of {label} have more values than the header row has column names. "
+                "Add the missing names to the header row or check the delimiter.")
+        body = body.iloc[:, :width]
+    for position in range(body.shape[1], width):
+        body[position] = ""   # rows shorter than the header: empty cells
+    columns = {}
+    for j, name in enumerate(header):
+        series, reading = interpret(name.strip(), body.iloc[:, j], delimiter)
+        columns[j] = series
+        report.columns[name.strip()] = reading
+    df = pd.DataFrame(columns, index=body.index)
+    df.columns = header
+    return df
+
+
+def _raw_text_table(text: str, delimiter: str, skip: int, label: str) -> pd.DataFrame:
+    """The data rows as strings exactly as written ("" for an empty cell): nothing is
+    converted or taken as missing here, :func:`mixed_core.values.interpret` decides per
+    column. This is the one place a CSV parser runs (another engine, such as pyarrow's
+    reader with every column as non-null strings, can be chosen here)."""
     try:
-        body = pd.read_csv(io.StringIO(text), header=None, skiprows=reader.line_num, sep=delimiter,
-                           quotechar='"', skipinitialspace=True, low_memory=False)
+        return pd.read_csv(io.StringIO(text), header=None, skiprows=skip, sep=delimiter, quotechar='"',
+                           skipinitialspace=True, dtype=str, keep_default_na=False, na_filter=False,
+                           low_memory=False)
     except pd.errors.EmptyDataError:
         raise _problem(
             f"{label} has a header row but no data rows. Add the data below the header and load it again.") from None
@@ -169,20 +310,6 @@ def _read_text(data: bytes, label: str, tab_default: bool) -> pd.DataFrame:
                   f"{where.group(1)} were expected" if where else "its rows do not form a table")
         raise _problem(
             f"{label} could not be read as a table because {detail}. Fix the file or check the delimiter.") from None
-    width = len(header)
-    if body.shape[1] > width:
-        # Trailing delimiters ("1,2,3,") give empty extra fields; real extra values are an error.
-        if body.iloc[:, width:].notna().any().any():
-            raise _problem(
-                f"Some rows of {label} have more values than the header row has column names. "
-                "Add the missing names to the header row or check the delimiter.")
-        body = body.iloc[:, :width]
-    for position in range(body.shape[1], width):
-        body[position] = np.nan   # rows shorter than the header: missing values
-    body.columns = header
-    if delimiter != ",":
-        body = _convert_decimal_commas(body)
-    return body
 
 
 def _decode(data: bytes, label: str) -> str:
@@ -218,18 +345,6 @@ def _sniff_delimiter(sample: str, default: str) -> str:
         return best if counts[best] > 0 else default
 
 
-def _convert_decimal_commas(df: pd.DataFrame) -> pd.DataFrame:
-    """'1,5' means 1.5 in files that use ';' or tabs between values."""
-    for col in df.columns:
-        series = df[col]
-        if pd.api.types.is_numeric_dtype(series):
-            continue
-        values = series.dropna().astype(str)
-        if len(values) and values.str.match(_DECIMAL_COMMA).all():
-            df[col] = pd.to_numeric(series.str.replace(",", ".", regex=False))
-    return df
-
-
 def _tidy(df: pd.DataFrame, label: str) -> pd.DataFrame:
     """Strip names, drop fully empty rows and unnamed empty columns, and reject
     tables a user has to fix: no columns, no rows, empty or duplicate names."""
@@ -259,9 +374,13 @@ def _tidy(df: pd.DataFrame, label: str) -> pd.DataFrame:
 # ---------------------------------------------------------------- roles
 
 RESPONSE_HINTS = ("income", "reaction", "response", "y", "score", "value", "outcome")
-TIME_HINTS = ("time", "year", "day", "week", "month", "hour", "visit", "age", "wave", "session")
-GROUP_HINTS = ("id", "person", "subject", "participant", "patient", "group", "individual")
-CATEGORY_HINTS = ("major", "category", "condition", "treatment", "arm", "dose", "sex", "gender", "type", "cohort")
+TIME_HINTS = ("time", "year", "day", "week", "month", "hour", "visit", "age", "wave", "session", "date",
+              "occasion", "period")
+GROUP_HINTS = ("id", "person", "subject", "participant", "patient", "group", "individual", "record")
+# Categories an analyst compares: arms and conditions first, then other labels.
+CATEGORY_HINTS = ("major", "condition", "treatment", "arm", "dose", "diet", "group", "intervention", "cohort",
+                  "exposure", "therapy", "allocation")
+CATEGORY_WEAK_HINTS = ("category", "type", "sex", "gender")
 MAX_CATEGORY_LEVELS = 12
 
 
@@ -278,11 +397,12 @@ class _Profile:
     def __init__(self, series: pd.Series):
         values = series.dropna()
         self.name = series.name
+        self.date = pd.api.types.is_datetime64_any_dtype(series)
         self.numeric = pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
         self.n = len(values)
         self.n_unique = int(values.nunique())
         self.whole = self.numeric and bool(np.all(np.mod(values.to_numpy(dtype=float), 1) == 0))
-        self.text = not self.numeric
+        self.text = not (self.numeric or self.date)
         # Rows of a group usually sit together: few runs per distinct value.
         runs = int((values != values.shift()).sum()) if self.n else 0
         self.blocky = self.n_unique > 0 and self.n_unique / max(runs, 1) >= 0.5
@@ -291,15 +411,20 @@ class _Profile:
     def repeats(self) -> bool:
         return 1 < self.n_unique < self.n
 
+    @property
+    def timelike(self) -> bool:
+        """Can be the time: numbers, or dates (converted to elapsed time)."""
+        return self.numeric or self.date
+
 
 def guess_roles(df: pd.DataFrame) -> ColumnRoles:
-    """A first guess of the column roles for the Data page to offer.
+    """A first guess of the column roles for the Data page to offer, the way an analyst reads a table.
 
-    Name hints (income, days, subject, ...) win; otherwise the shape of the
-    data decides: the response is the numeric column with the most distinct
-    non-integer values, the group is a repeating (preferably text, blocky)
-    column with many values, time is a numeric column that varies within
-    groups, and the category has 2 to 12 levels.
+    The group is a repeating column (name hints such as 'Patient ID' first, preferably text
+    whose rows sit together); the response and the time must change within groups (a
+    patient's age or baseline BMI never does); time prefers names that mean time (week,
+    visit, day, date, wave, ...) and may be a date column; the category has 2 to 12 levels
+    and prefers names meaning an arm or condition (arm, treatment, group, condition, diet, ...).
     """
     if df is None or df.shape[1] < 3:
         raise UserInputError(
@@ -307,35 +432,80 @@ def guess_roles(df: pd.DataFrame) -> ColumnRoles:
             "check that the file was split into columns with the right delimiter.")
     profiles = [_Profile(df[c]) for c in df.columns]
     numeric = [p for p in profiles if p.numeric]
-    if len(numeric) < 2:
-        found = ", ".join(f"'{p.name}'" for p in numeric) or "none"
+    timelike = [p for p in profiles if p.timelike]
+    if not numeric or len(timelike) < 2:
+        found = ", ".join(f"'{p.name}'" for p in timelike) or "none"
         raise UserInputError(
-            f"The table needs at least two numeric columns (a response and a time) but has {found}. "
+            "The table needs a numeric column for the response and a numeric or date column for the time, "
+            f"but its columns of numbers or dates are: {found}. "
             "Check the delimiter and the decimal separator, or convert the columns to numbers.")
 
-    response = max(numeric, key=lambda p: (_matches(p.name, RESPONSE_HINTS), not p.whole, p.n_unique))
-    rest = [p for p in profiles if p is not response]
-    numeric_rest = [p for p in rest if p.numeric]
-    # Leave at least one numeric column for time.
-    group_candidates = [p for p in rest if not (len(numeric_rest) == 1 and p is numeric_rest[0])]
+    # The group: never a column of fractional measurements or dates, and it must leave a
+    # response and a time.
+    def leaves_enough(p):
+        rest = [q for q in timelike if q is not p]
+        return len(rest) >= 2 and any(q.numeric for q in rest)
+
+    group_candidates = [p for p in profiles if not p.date and not (p.numeric and not p.whole) and leaves_enough(p)]
+    group_candidates = group_candidates or [p for p in profiles if leaves_enough(p)]
     group = max(group_candidates, key=lambda p: (
         p.repeats, _matches(p.name, GROUP_HINTS), p.blocky, p.text or p.whole, p.text, p.n_unique))
 
-    def varies_within_groups(p: _Profile) -> float:
-        counts = df.groupby(df[group.name], sort=False)[p.name].agg(["nunique", "size"])
-        multi = counts[counts["size"] > 1]
-        return float((multi["nunique"] > 1).mean()) if len(multi) else 0.0
+    keys = df[group.name]
+    sizes = keys.groupby(keys, sort=False).size()
 
-    time_candidates = [p for p in numeric_rest if p is not group]
-    time = max(time_candidates, key=lambda p: (
-        varies_within_groups(p) >= 0.5, _matches(p.name, TIME_HINTS), p.whole, -p.n_unique))
+    def varies_within_groups(p: _Profile) -> bool:
+        counts = df.groupby(keys, sort=False)[p.name].nunique()
+        multi = counts[sizes.reindex(counts.index) > 1]
+        return bool(len(multi)) and float((multi > 1).mean()) >= 0.5
+
+    varies = {p.name: varies_within_groups(p) for p in timelike if p is not group}
+    candidates = [p for p in timelike if p is not group]
+    responses = [p for p in candidates if p.numeric and any(q is not p for q in candidates)]
+    response = max(responses, key=lambda p: (
+        _matches(p.name, RESPONSE_HINTS), varies[p.name], not _matches(p.name, TIME_HINTS), not p.whole,
+        p.n_unique))
+    time = max((p for p in candidates if p is not response), key=lambda p: (
+        varies[p.name], _matches(p.name, TIME_HINTS), p.date or p.whole, -p.n_unique))
 
     used = {response.name, time.name, group.name}
     category_candidates = [p for p in profiles
-                           if p.name not in used and 2 <= p.n_unique <= MAX_CATEGORY_LEVELS]
+                           if p.name not in used and not p.date and 2 <= p.n_unique <= MAX_CATEGORY_LEVELS]
+
+    def constant_within_groups(p: _Profile) -> bool:
+        return bool((df.groupby(keys, sort=False)[p.name].nunique() <= 1).all())
+
     category = max(category_candidates, key=lambda p: (
-        _matches(p.name, CATEGORY_HINTS), p.text or p.whole, p.text, -p.n_unique), default=None)
+        _matches(p.name, CATEGORY_HINTS), _matches(p.name, CATEGORY_WEAK_HINTS), constant_within_groups(p),
+        p.text or p.whole, p.text, -p.n_unique), default=None)
     return ColumnRoles(response.name, time.name, group.name, category.name if category else None)
+
+
+def unused_columns(df: pd.DataFrame, roles: ColumnRoles) -> list:
+    """The columns of ``df`` that the model does not use, in the table's order."""
+    used = set(roles.used_columns())
+    return [c for c in df.columns if c not in used]
+
+
+def unused_sentence(df: pd.DataFrame, roles: ColumnRoles) -> Optional[str]:
+    """'Not used by the model: ...' (None when every column has a role)."""
+    unused = unused_columns(df, roles)
+    if not unused:
+        return None
+    return (f"Not used by the model: {', '.join(repr(str(c)) for c in unused)} "
+            f"({len(unused)} column{'s' if len(unused) != 1 else ''}).")
+
+
+def role_problem(report: Optional["ReadReport"], roles: ColumnRoles) -> Optional[str]:
+    """A sentence when the response or time column was kept as text although it looks like
+    numbers or dates (a value that cannot be read safely), saying which value; else None."""
+    if report is None:
+        return None
+    for role, column in (("response", roles.response), ("time", roles.time)):
+        problem = report.problem_for(column)
+        if problem and "(identifiers)" not in problem:
+            return f"The {role} column '{column}' cannot be used as it is. {problem}"
+    return None
 
 
 # ---------------------------------------------------------------- description

@@ -19,7 +19,7 @@ import streamlit as st
 from mixed_core import ColumnRoles, ModelSpec, UserInputError, prepare, urlstate
 from mixed_core.examples import EXAMPLES, load_example
 from mixed_core.fitting import fit_mixed, fit_ols
-from mixed_core.loading import guess_roles, read_table
+from mixed_core.loading import guess_roles, load_table
 from mixed_core.simulate import simulate
 from mixed_core.explain import md  # noqa: F401  (pages escape user names with shared.md)
 
@@ -103,6 +103,7 @@ class Workspace:
     chapter: bool = False          # the chapter's own data set (its printed numbers apply)
     problems: list = field(default_factory=list)   # sentences for the user
     notes: list = field(default_factory=list)
+    reading: Any = None            # loading.ReadReport of an uploaded file: how each column was read
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)
@@ -117,16 +118,19 @@ def _example(key: str) -> pd.DataFrame:
 
 def read_upload(name: str, payload: bytes) -> None:
     """Read an uploaded file into the session; a bad file leaves the last good one in place."""
+    report = None
     try:
-        frame = read_table(payload, filename=name)
+        frame, report = load_table(payload, filename=name)
         guess_roles(frame)  # a table the app cannot use at all is reported now
     except UserInputError as exc:
-        st.session_state["upload_error"] = str(exc)
+        # Why a column that looks like numbers stayed text is often the reason.
+        reasons = [r.problem for r in report.columns.values() if r.problem] if report else []
+        st.session_state["upload_error"] = " ".join([str(exc)] + reasons[:2])
         return
     st.session_state.pop("upload_error", None)
     for setting in DATA_DEPENDENT:
         set_setting(setting, urlstate.DEFAULTS[setting])
-    st.session_state["upload"] = {"name": name, "frame": frame,
+    st.session_state["upload"] = {"name": name, "frame": frame, "report": report,
                                   "key": "upload:" + hashlib.sha256(payload).hexdigest()}
 
 
@@ -158,6 +162,7 @@ def _load_source(values: dict, ws: Workspace) -> None:
                             "on the Data page. The settings from the link are kept.")
             return
         ws.frame, ws.data_key, ws.label = upload["frame"], upload["key"], f"Uploaded file '{upload['name']}'"
+        ws.reading = upload.get("report")
 
 
 def _example_roles(values: dict) -> Optional[ColumnRoles]:

@@ -4,7 +4,7 @@ import streamlit as st
 from mixed_core import UserInputError, urlstate
 from mixed_core.examples import EXAMPLES
 from mixed_core.figures import data_plot, sample_groups
-from mixed_core.loading import describe_data
+from mixed_core.loading import UPLOAD_TYPES, describe_data, role_problem, unused_sentence
 from pages import _shared as shared
 
 PLOT_GROUPS = 300  # persons drawn in the data plot; more become an unreadable tangle
@@ -55,8 +55,8 @@ def simulation_controls() -> None:
 
 
 def upload_controls() -> None:
-    upload = st.file_uploader("CSV, TSV, Excel or Parquet",
-                              type=["csv", "tsv", "txt", "tab", "xlsx", "xls", "parquet"], key="upload_widget")
+    upload = st.file_uploader("CSV, TSV, Excel (.xlsx, .xlsm) or Parquet", type=UPLOAD_TYPES, key="upload_widget",
+                              help="Excel 97-2003 workbooks (.xls): save them as .xlsx or CSV first.")
     if upload is not None and st.session_state.get("upload_seen") != (upload.name, upload.size, upload.file_id):
         st.session_state["upload_seen"] = (upload.name, upload.size, upload.file_id)
         shared.read_upload(upload.name, upload.getvalue())
@@ -96,9 +96,25 @@ def role_controls(ws) -> None:
                          resets=("reference", "highlight"))
 
 
+def reading_notes(ws) -> None:
+    """How the file was read: decimal commas, identifiers, dates, missing-value markers."""
+    sentences = ws.reading.sentences() if ws.reading is not None else []
+    if sentences:
+        with st.expander(f"How the file was read ({len(sentences)} note{'s' if len(sentences) != 1 else ''})",
+                         expanded=True):
+            for sentence in sentences:
+                st.markdown("- " + shared.md(sentence))
+
+
 def overview(ws) -> None:
     frame, roles = ws.frame, ws.roles
+    unused = unused_sentence(frame, roles)
+    if unused:
+        st.caption(shared.md(unused))
     try:
+        problem = role_problem(ws.reading, roles)
+        if problem:
+            raise UserInputError(problem)
         described = describe_data(frame, roles)
         data = shared.prepared(ws.data_key, shared.data_spec(shared.model_spec(ws)).with_(random_slope=False), frame)
     except UserInputError as exc:
@@ -138,6 +154,7 @@ def main() -> None:
     shared.show_messages(ws)
     if ws.frame is None or ws.roles is None:
         return
+    reading_notes(ws)
     role_controls(ws)
     overview(ws)
 

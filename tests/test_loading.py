@@ -217,7 +217,7 @@ def test_guess_roles_with_non_text_column_names(sleepstudy):
 def test_guess_roles_needs_three_columns_and_two_numbers():
     with pytest.raises(UserInputError, match="at least three columns"):
         guess_roles(pd.DataFrame({"a": [1.0, 2.0], "b": [1, 2]}))
-    with pytest.raises(UserInputError, match="at least two numeric columns"):
+    with pytest.raises(UserInputError, match="numeric column for the response and a numeric or date column"):
         guess_roles(pd.DataFrame({"a": [1.0, 2.0], "b": ["x", "y"], "c": ["u", "v"]}))
 
 

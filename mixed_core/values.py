@@ -1,0 +1,319 @@
+"""What the cells of one column mean: text, numbers (written the local way) or dates.
+
+A file is first read as text, exactly as written (no library guesses what is missing);
+then each column is decided on its own:
+
+* **text**: only an empty cell is missing. ``None``, ``NA`` and ``-`` are values (a control
+  arm called "None", the region "NA"), and identifiers keep their spelling: ``001017`` and
+  ``1017`` are two labels, so a column of digits with leading zeros stays text.
+* **numbers**: every non-empty cell is a number or one of the usual missing markers
+  (:data:`MISSING_MARKERS`). Each value is parsed on its own, written the English way
+  (``60.5``, ``1,234.5``), the German way (``60,5``, ``1.234,5``, whole numbers as ``59``)
+  or the French way (``1 234,5`` with a space, no-break space or narrow no-break space
+  between thousands). A column that mixes the two decimal marks, or whose values could
+  be read either way (``1,234`` in a comma-separated file), stays text and the report
+  says which value is the problem.
+* **dates**: ISO dates (``2021-03-01``, with or without a time), ``01.03.2021``,
+  ``2021/03/01``, ``1 Mar 2021``, ``Mar 1, 2021`` and ``01/03/2021`` where a day above 12
+  shows which part is the day; when no value shows it the column stays text and the
+  report says so.
+
+The result of :func:`interpret` is the column and a :class:`ColumnReading` saying what
+was decided (for the Data page and the CLI).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Optional
+
+import numpy as np
+import pandas as pd
+
+# Cells that mean "no value" in a column of numbers or dates (compared after stripping
+# spaces; the letters in any case). In a text column only an empty cell is missing.
+MISSING_MARKERS = ("", "NA", "N/A", "NaN", "#N/A", ".", "-")
+_MARKER_KEYS = {m.lower(): m for m in MISSING_MARKERS}
+
+_GROUP_SPACES = "\u00a0\u2009\u202f "    # no-break, thin, narrow no-break and plain space
+_APOSTROPHES = "'\u2019"                 # Swiss thousands separators
+_MINUS = "\u2212\u2013"                  # the minus sign and an en dash written as one
+_SIGN = r"[+-]?"
+_EXP = r"(?:[eE][+-]?\d+)?"
+_PLAIN = re.compile(rf"^{_SIGN}(?:\d+\.?\d*|\.\d+){_EXP}$")                 # 60.5  59  .5  1e3
+_COMMA_DECIMAL = re.compile(rf"^{_SIGN}(?:\d+,\d*|,\d+){_EXP}$")            # 60,5  ,5
+_COMMA_THOUSANDS = re.compile(rf"^{_SIGN}[1-9]\d{{0,2}}(?:,\d{{3}})+$")     # 1,234  12,345,678
+_DOT_THOUSANDS = re.compile(rf"^{_SIGN}[1-9]\d{{0,2}}(?:\.\d{{3}})+$")      # 1.234  12.345.678
+_DOT_GROUPS_COMMA = re.compile(rf"^{_SIGN}[1-9]\d{{0,2}}(?:\.\d{{3}})+,\d*{_EXP}$")   # 1.234,5
+_COMMA_GROUPS_DOT = re.compile(rf"^{_SIGN}[1-9]\d{{0,2}}(?:,\d{{3}})+\.\d*{_EXP}$")   # 1,234.5
+_SPACE_GROUPS = re.compile(
+    rf"^{_SIGN}[1-9]\d{{0,2}}(?:[{_GROUP_SPACES}{_APOSTROPHES}]\d{{3}})+(?:[.,]\d*)?{_EXP}$")  # 1 234,5
+_LEADING_ZERO = re.compile(r"^[+-]?0\d")
+
+
+@dataclass
+class ColumnReading:
+    """What was decided about one column, in words a user understands."""
+
+    name: str
+    kind: str                                   # "number", "text", "date", "datetime", "empty"
+    markers: dict = field(default_factory=dict)  # missing marker as written -> count (numbers, dates)
+    notes: list = field(default_factory=list)    # sentences: decimal comma, identifiers, date format
+    problem: Optional[str] = None                # why a column that looks like numbers/dates stayed text
+
+    @property
+    def missing(self) -> int:
+        return int(sum(self.markers.values()))
+
+
+# ---------------------------------------------------------------- one column
+
+def interpret(name, raw: pd.Series, delimiter: Optional[str] = None) -> tuple[pd.Series, ColumnReading]:
+    """The column ``raw`` (strings exactly as written, ``""`` for an empty cell) as text,
+    numbers or dates, and what was decided. ``delimiter`` is the file's (``;`` and tab
+    files come from locales that write decimal commas); ``None`` for cells of a workbook."""
+    values = raw.astype(str).str.strip()
+    empty = values == ""
+    filled = values[~empty]
+    if len(filled) == 0:
+        return pd.Series(np.nan, index=raw.index, dtype=float), ColumnReading(name, "empty")
+    keys = filled.str.lower()
+    is_marker = keys.isin(_MARKER_KEYS)
+    content = filled[~is_marker]
+    if len(content) == 0:   # only markers such as "NA" or "-": text (the region NA)
+        return _text(name, raw, empty)
+
+    numbers, reading = _numbers(name, content, delimiter)
+    if numbers is None:
+        dates, date_reading = _dates(name, content)
+        if dates is None:
+            text, text_reading = _text(name, raw, empty)
+            text_reading.problem = reading.problem or date_reading.problem
+            return text, text_reading
+        numbers, reading = dates, date_reading
+    reading.markers = _count_markers(empty, filled, is_marker)
+    if reading.kind == "number":
+        if len(content) == len(raw) and pd.api.types.is_integer_dtype(numbers.dtype):
+            return numbers, reading   # whole numbers, none missing: they stay whole
+        out = pd.Series(np.nan, index=raw.index, dtype=float)
+        out.loc[content.index] = numbers.to_numpy(dtype=float)
+    else:
+        out = pd.Series(pd.NaT, index=raw.index, dtype=numbers.dtype)
+        out.loc[content.index] = numbers.to_numpy()
+    return out, reading
+
+
+def _count_markers(empty, filled, is_marker) -> dict:
+    counts = {}
+    if empty.any():
+        counts["(empty)"] = int(empty.sum())
+    for marker, count in filled[is_marker].value_counts(sort=False).items():
+        counts[marker] = int(count)
+    return counts
+
+
+def _text(name, raw: pd.Series, empty: pd.Series) -> tuple[pd.Series, ColumnReading]:
+    text = raw.astype(str).where(~empty)   # exactly as written; an empty (or blank) cell is missing
+    return text, ColumnReading(name, "text")
+
+
+# ---------------------------------------------------------------- numbers
+
+def _numbers(name, content: pd.Series, delimiter: Optional[str]):
+    """(parsed numbers or None, reading). ``content`` holds no empty cells or markers."""
+    label = f"'{name}'"
+    parsed = pd.to_numeric(content, errors="coerce") if _all_plain_start(content) else None
+    if parsed is not None and not parsed.isna().any():
+        zeros = content[content.str.match(_LEADING_ZERO)]
+        if len(zeros):
+            return None, ColumnReading(name, "text", problem=(
+                f"Column {label} is read as text (identifiers): values such as '{zeros.iloc[0]}' are "
+                "written with leading zeros, so labels that differ only in leading zeros (such as "
+                f"'{zeros.iloc[0]}' and '{zeros.iloc[0].lstrip('+-0') or '0'}') stay different."))
+        if delimiter not in (None, ","):
+            dotted = content[content.str.contains(".", regex=False)]
+            if len(dotted) and dotted.str.match(_DOT_THOUSANDS).all():
+                return None, ColumnReading(name, "text", problem=(
+                    f"Column {label} is read as text: '{dotted.iloc[0]}' could be a number with a decimal point "
+                    f"or one with a thousands separator ({_ambiguous_pair(dotted.iloc[0], '.')}). Write the "
+                    "numbers with a decimal comma, or without thousands separators, and load the file again."))
+        return parsed, ColumnReading(name, "number")
+    return _local_numbers(name, content, delimiter)
+
+
+def _all_plain_start(content: pd.Series) -> bool:
+    """Cheap pre-check before the fast parser: the first value starts like a number."""
+    first = content.iloc[0]
+    return bool(first) and (first[0].isdigit() or first[0] in "+-.")
+
+
+def _ambiguous_pair(value: str, mark: str) -> str:
+    whole = value.replace(mark, "")
+    as_decimal = value.replace(",", ".") if mark == "," else value
+    return f"{as_decimal} or {whole}"
+
+
+def _plain_number(value: float) -> str:
+    return f"{value:.15g}"
+
+
+def _local_numbers(name, content: pd.Series, delimiter: Optional[str]):
+    """Numbers written with decimal commas or thousands separators, value by value."""
+    label = f"'{name}'"
+    # One pass over the distinct spellings (a column of measurements repeats few of them).
+    spellings = pd.Series(content.unique())
+    cleaned = spellings.str.translate(str.maketrans({c: "-" for c in _MINUS}))
+    spaced = cleaned.str.match(_SPACE_GROUPS)
+    cleaned = cleaned.where(~spaced, cleaned.str.replace(f"[{_GROUP_SPACES}{_APOSTROPHES}]", "", regex=True))
+
+    plain = cleaned.str.match(_PLAIN)
+    comma_decimal = cleaned.str.match(_COMMA_DECIMAL)
+    comma_thousands = cleaned.str.match(_COMMA_THOUSANDS)
+    dot_thousands = cleaned.str.match(_DOT_THOUSANDS)
+    dot_groups_comma = cleaned.str.match(_DOT_GROUPS_COMMA)
+    comma_groups_dot = cleaned.str.match(_COMMA_GROUPS_DOT)
+    known = plain | comma_decimal | comma_thousands | dot_thousands | dot_groups_comma | comma_groups_dot
+    if not known.all():
+        bad = spellings[~known]
+        readable = int(known.sum())
+        problem = None
+        if readable and readable >= 0.5 * len(spellings):
+            problem = (f"Column {label} is read as text because '{bad.iloc[0]}' is not a number "
+                       f"({len(bad)} such spelling{'s' if len(bad) != 1 else ''}; the others are numbers). "
+                       "Correct the value or leave the cell empty, and load the file again.")
+        return None, ColumnReading(name, "text", problem=problem)
+
+    # Which mark is the decimal mark: evidence from values only one reading fits.
+    comma_evidence = (comma_decimal & ~comma_thousands) | dot_groups_comma | (dot_thousands & (cleaned.str.count(r"\.") > 1))
+    dot_evidence = (plain & cleaned.str.contains(".", regex=False) & ~dot_thousands) | comma_groups_dot | \
+        (comma_thousands & (cleaned.str.count(",") > 1))
+    if comma_evidence.any() and dot_evidence.any():
+        a, b = spellings[comma_evidence].iloc[0], spellings[dot_evidence].iloc[0]
+        return None, ColumnReading(name, "text", problem=(
+            f"Column {label} is read as text: it mixes decimal commas ('{a}') and decimal points ('{b}'), "
+            "so some values cannot be read safely. Use one decimal mark in the column and load the file again."))
+    if comma_evidence.any() or (not dot_evidence.any() and delimiter in (";",) and
+                                (comma_thousands | comma_decimal).any()):
+        decimal = ","
+    elif dot_evidence.any():
+        decimal = "."
+    else:
+        # Only values like '1,234' (or '1.234'): a thousands separator or a decimal mark?
+        undecided = spellings[comma_thousands | dot_thousands]
+        if len(undecided) == 0:
+            decimal = "."
+        else:
+            value = undecided.iloc[0]
+            mark = "," if "," in value else "."
+            return None, ColumnReading(name, "text", problem=(
+                f"Column {label} is read as text: '{value}' could be {_ambiguous_pair(value, mark)}, and no other "
+                "value shows which. Write the numbers without thousands separators (or with a decimal mark) and "
+                "load the file again."))
+
+    if decimal == ",":
+        if (plain & cleaned.str.contains(".", regex=False) & ~dot_thousands).any():
+            value = spellings[plain & cleaned.str.contains(".", regex=False) & ~dot_thousands].iloc[0]
+            return None, ColumnReading(name, "text", problem=(
+                f"Column {label} is read as text: '{value}' has a decimal point but other values use a decimal "
+                "comma. Use one decimal mark in the column and load the file again."))
+        standard = cleaned.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+    else:
+        standard = cleaned.str.replace(",", "", regex=False)
+    numbers = pd.to_numeric(standard, errors="coerce")
+    if numbers.isna().any():   # cannot happen after the patterns above; never guess
+        value = spellings[numbers.isna()].iloc[0]
+        return None, ColumnReading(name, "text", problem=f"Column {label} is read as text: '{value}' is not a number.")
+    lookup = dict(zip(spellings, numbers.to_numpy(dtype=float)))
+    parsed = content.map(lookup).astype(float)
+    grouped = spaced | ((comma_thousands | comma_groups_dot) if decimal == "." else (dot_thousands | dot_groups_comma))
+    commas = (comma_decimal | dot_groups_comma) if decimal == "," else pd.Series(False, index=spellings.index)
+    done = []
+    if commas.any():
+        done.append("decimal commas read as decimal points")
+    if grouped.any():
+        done.append("thousands separators removed")
+    notes = []
+    if done:
+        example = spellings[grouped | commas].iloc[0]
+        notes.append(f"Column {label}: {' and '.join(done)} ('{example}' is {_plain_number(lookup[example])}).")
+    return parsed, ColumnReading(name, "number", notes=notes)
+
+
+# ---------------------------------------------------------------- dates
+
+_TIME = r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?"
+_DATE_SHAPES = (
+    # (pattern, format(s) to try, description)
+    (re.compile(rf"^\d{{4}}-\d{{1,2}}-\d{{1,2}}{_TIME}$"), ("ISO8601",), "year-month-day"),
+    (re.compile(rf"^\d{{4}}/\d{{1,2}}/\d{{1,2}}{_TIME}$"), ("%Y/%m/%d",), "year/month/day"),
+    (re.compile(rf"^\d{{1,2}}\.\d{{1,2}}\.\d{{4}}{_TIME}$"), ("%d.%m.%Y",), "day.month.year"),
+    (re.compile(rf"^\d{{1,2}}[/-]\d{{1,2}}[/-]\d{{4}}{_TIME}$"), None, None),   # day/month or month/day
+    (re.compile(rf"^\d{{1,2}}[ -][A-Za-z]{{3,9}}\.?[ -]\d{{4}}{_TIME}$"), ("%d %b %Y", "%d %B %Y"), "day month year"),
+    (re.compile(rf"^[A-Za-z]{{3,9}}\.? \d{{1,2}},? \d{{4}}{_TIME}$"), ("%b %d %Y", "%B %d %Y"), "month day, year"),
+)
+_TIME_FORMATS = ("", " %H:%M", " %H:%M:%S", " %H:%M:%S.%f")
+
+
+def looks_like_dates(content: pd.Series) -> bool:
+    first = content.iloc[0]
+    return any(shape.match(first) for shape, _, _ in _DATE_SHAPES)
+
+
+def _dates(name, content: pd.Series):
+    """(datetimes or None, reading): every value a date in one common format."""
+    label = f"'{name}'"
+    if not looks_like_dates(content):
+        return None, ColumnReading(name, "text")
+    spellings = pd.Series(content.unique())
+    for shape, formats, described in _DATE_SHAPES:
+        if not spellings.str.match(shape).all():
+            continue
+        if formats is None:   # 03/04/2021: which part is the day?
+            parts = spellings.str.extract(r"^(\d{1,2})[/-](\d{1,2})").astype(int)
+            sep = "/" if spellings.iloc[0][2:3] == "/" or "/" in spellings.iloc[0][:3] else "-"
+            first_day, second_day = (parts[0] > 12).any(), (parts[1] > 12).any()
+            if first_day and second_day:
+                return None, ColumnReading(name, "text", problem=(
+                    f"Column {label} is read as text: its dates put the day first in some rows and second in "
+                    "others. Write all dates as year-month-day (2021-03-01) and load the file again."))
+            if not (first_day or second_day):
+                return None, ColumnReading(name, "text", problem=(
+                    f"Column {label} is read as text: in dates such as '{spellings.iloc[0]}' no day is above 12, "
+                    "so day/month and month/day cannot be told apart. Write the dates as year-month-day "
+                    "(2021-03-01) and load the file again."))
+            formats = (f"%d{sep}%m{sep}%Y",) if first_day else (f"%m{sep}%d{sep}%Y",)
+            described = f"day{sep}month{sep}year" if first_day else f"month{sep}day{sep}year"
+        parsed = _parse_dates(spellings, formats)
+        if parsed is None:
+            return None, ColumnReading(name, "text", problem=(
+                f"Column {label} is read as text: it looks like dates ({described}) but a value such as "
+                f"'{_first_unparsed(spellings, formats)}' is not a valid date. Correct it and load the file again."))
+        lookup = dict(zip(spellings, parsed))
+        dates = pd.to_datetime(content.map(lookup))
+        kind = "date" if (dates.dropna() == dates.dropna().dt.normalize()).all() else "datetime"
+        return dates, ColumnReading(name, kind, notes=[
+            f"Column {label} holds {'dates' if kind == 'date' else 'dates with times'} ({described})."])
+    return None, ColumnReading(name, "text")
+
+
+def _parse_dates(spellings: pd.Series, formats) -> Optional[pd.Series]:
+    text = spellings.str.replace(",", "", regex=False).str.replace(r"(?<=[A-Za-z])\.", "", regex=True) \
+        .str.replace("-", " ", regex=False) if formats[0].startswith(("%d %", "%b", "%B")) else spellings
+    if formats == ("ISO8601",):
+        out = pd.to_datetime(text, format="ISO8601", errors="coerce")
+        return None if out.isna().any() else out
+    out = pd.Series(pd.NaT, index=spellings.index, dtype="datetime64[us]")
+    for base in formats:
+        for clock in _TIME_FORMATS:
+            todo = out.isna()
+            if not todo.any():
+                break
+            out[todo] = pd.to_datetime(text[todo], format=base + clock, errors="coerce")
+    return None if out.isna().any() else out
+
+
+def _first_unparsed(spellings: pd.Series, formats) -> str:
+    for value in spellings:
+        if _parse_dates(pd.Series([value]), formats) is None:
+            return value
+    return spellings.iloc[0]
