@@ -47,7 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--year-max", type=int)
     sim.add_argument("--out", help="write the CSV here instead of to stdout")
 
-    fit = sub.add_parser("fit", help="fit response ~ time * category with a random intercept (and slope) per group")
+    fit = sub.add_parser("fit", help="fit response ~ time * category (+ covariates) with a random intercept "
+                                     "(and slope) per group")
     fit.add_argument("file", help="CSV, TSV, Excel or Parquet file")
     fit.add_argument("--response", required=True)
     fit.add_argument("--time", required=True)
@@ -55,6 +56,23 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--category")
     fit.add_argument("--reference", help="reference level of the category (default: first in the data)")
     fit.add_argument("--random-slope", action="store_true", help="a random slope on time per group")
+    fit.add_argument("--uncorrelated", action="store_true",
+                     help="with --random-slope: intercept and slope uncorrelated, lme4's (1 | g) + (0 + t | g)")
+    fit.add_argument("--covariate", action="append", default=[], metavar="COL",
+                     help="an extra fixed effect (repeatable); numeric if the column holds numbers, else "
+                          "categorical")
+    fit.add_argument("--covariate-reference", action="append", default=[], metavar="COL=LEVEL",
+                     help="reference level of a categorical covariate (default: first in the data)")
+    fit.add_argument("--covariate-kind", action="append", default=[], metavar="COL=KIND",
+                     help="force a covariate to be numeric or categorical (e.g. a litter number as categorical)")
+    fit.add_argument("--covariate-by-time", action="append", default=[], metavar="COL",
+                     help="the covariate also interacts with time (and time squared with --time-degree 2)")
+    fit.add_argument("--covariate-centre", action="append", default=[], metavar="COL",
+                     help="centre a numeric covariate at its mean over the rows used")
+    fit.add_argument("--time-centre", type=float, metavar="VALUE",
+                     help="use time minus VALUE (fixed and random part): the intercept is then at time VALUE")
+    fit.add_argument("--time-degree", type=int, choices=[1, 2], default=1,
+                     help="1: straight line in time; 2: time and time squared, both interacting with the category")
     fit.add_argument("--method", choices=["reml", "ml"], default="reml")
     fit.add_argument("--engine", choices=["fast", "statsmodels"], default="fast")
     fit.add_argument("--format", choices=["text", "json"], default="text")
@@ -127,6 +145,45 @@ def _write_json(content: dict) -> None:
         sys.stdout.write(text.decode("utf-8"))
 
 
+def _split_setting(text: str, names: list, flag: str) -> tuple[str, str]:
+    """COL=VALUE where COL is one of ``names``; a name may itself contain '='."""
+    for i, ch in enumerate(text):
+        if ch == "=" and text[:i] in names:
+            return text[:i], text[i + 1:]
+    if "=" not in text:
+        raise UserInputError(f"{flag} '{text}': write COL=VALUE, e.g. {flag} Evit=Evit000.")
+    raise UserInputError(f"{flag} '{text}': '{text.split('=')[0]}' is not a --covariate. Add --covariate for that "
+                         "column first.")
+
+
+def _covariates(args) -> tuple:
+    """The --covariate* flags as Covariate objects, in the order of --covariate."""
+    from .spec import COVARIATE_KINDS, Covariate
+
+    names = list(args.covariate)
+    for name in names:
+        if names.count(name) > 1:
+            raise UserInputError(f"--covariate '{name}' is given twice; give each column once.")
+    references = dict(_split_setting(t, names, "--covariate-reference") for t in args.covariate_reference)
+    kinds = dict(_split_setting(t, names, "--covariate-kind") for t in args.covariate_kind)
+    for name, kind in kinds.items():
+        if kind not in COVARIATE_KINDS:
+            raise UserInputError(f"--covariate-kind {name}={kind}: the kind must be numeric or categorical.")
+    for flag, listed in (("--covariate-by-time", args.covariate_by_time),
+                         ("--covariate-centre", args.covariate_centre)):
+        for name in listed:
+            if name not in names:
+                raise UserInputError(f"{flag} '{name}' is not a --covariate. Add --covariate {name} as well.")
+    out = []
+    for name in names:
+        try:
+            out.append(Covariate(name, kind=kinds.get(name), reference=references.get(name),
+                                 by_time=name in args.covariate_by_time, centre=name in args.covariate_centre))
+        except ValueError as exc:
+            raise UserInputError(f"{exc}.")
+    return tuple(out)
+
+
 def _fit(args) -> int:
     from .design import prepare
     from .fitting import fit_mixed, fit_ols
@@ -134,15 +191,26 @@ def _fit(args) -> int:
     from .spec import ColumnRoles, ModelSpec
     from .summary import lines_sentences, ols_summary
 
-    frame, report = load_table(args.file)
-    spec = ModelSpec(ColumnRoles(args.response, args.time, args.group, args.category),
-                     reference=args.reference, random_slope=args.random_slope,
-                     method=args.method, engine=args.engine)
     if args.reference is not None and args.category is None:
         raise UserInputError("--reference needs --category: name the category column whose level it is.")
     if args.df == "kenward-roger" and args.method != "reml":
         raise UserInputError("Kenward-Roger degrees of freedom need a REML fit: use --method reml, or choose "
                              "--df satterthwaite.")
+    if args.uncorrelated and not args.random_slope:
+        raise UserInputError("--uncorrelated needs --random-slope: only a random slope can be uncorrelated with "
+                             "the random intercept.")
+    if args.time_centre is not None and not math.isfinite(args.time_centre):
+        raise UserInputError("--time-centre must be a finite number, such as 10.")
+    covariates = _covariates(args)
+    frame, report = load_table(args.file)
+    try:
+        spec = ModelSpec(ColumnRoles(args.response, args.time, args.group, args.category),
+                         reference=args.reference, random_slope=args.random_slope,
+                         method=args.method, engine=args.engine, covariates=covariates,
+                         time_centre=args.time_centre, time_degree=args.time_degree,
+                         correlated=not args.uncorrelated)
+    except ValueError as exc:
+        raise UserInputError(f"The model cannot be built: {exc}.")
     problem = role_problem(report, spec.roles)
     if problem:
         raise UserInputError(problem)

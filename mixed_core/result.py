@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from .design import ModelData, line_contrasts
+from .design import ModelData, curve_contrasts, design_row, line_contrasts, quadratic_contrasts
 from .spec import ModelSpec
 
 Z95 = float(special.ndtri(0.975))
@@ -188,7 +188,30 @@ class MixedResult:
 
     # ---- per-category lines (the chapter's section 16.5) ------------------------------
     def lines(self) -> pd.DataFrame:
+        """Each category's population line at model time 0 (``time_centre`` in the data's units):
+        intercept and slope (with a quadratic time also ``curvature``, the coefficient of time
+        squared), covariates at their means or averaged over their levels (``lines_note``)."""
         return category_lines(self.data, self.fe_estimate, self.fe_cov_for_lines())
+
+    @property
+    def lines_note(self) -> str:
+        """Where the lines are evaluated, in words ('' for today's model)."""
+        return lines_note(self.data)
+
+    def curves(self, times, at: Optional[dict] = None) -> pd.DataFrame:
+        """Each category's population mean at ``times`` (in the data's units) with SEs and 95%
+        CIs: a straight line or, with a quadratic time, a curve. Covariates as in ``design_row``
+        (``at``: {name: value or level}; the rest at their means / averaged over levels)."""
+        return category_curves(self.data, self.fe_estimate, self.fe_cov_for_lines(), times, at)
+
+    def group_lines(self) -> pd.DataFrame:
+        """Per group (index: label): the population line of the group's own category and
+        covariate values (a numeric covariate at the group's mean of it, a categorical one at
+        the level of the group's first row), at model time 0: ``intercept``, ``slope``,
+        ``curvature`` (0 for a straight line); and with the group's BLUPs added:
+        ``own_intercept``, ``own_slope``. Without covariates the population part equals the
+        category's line."""
+        return group_population_lines(self, self.fe_estimate)
 
     def fe_cov_for_lines(self) -> np.ndarray:
         if self.fe_se_override is None:
@@ -217,7 +240,16 @@ class MixedResult:
             "method": self.method, "converged": self.converged, "singular": self.singular,
             "gradient_norm": self.health.gradient_norm, "iterations": self.health.iterations,
             "loglik": self.loglik, "aic": self.aic, "bic": self.bic, "icc": self.icc,
-            "theta": [float(v) for v in self.theta],
+            "theta": [float(v) for v in np.atleast_1d(self.theta)],
+            "correlated": self.correlated if self.random_slope else None,
+            "time_centre": self.spec.time_centre, "time_degree": self.data.time_degree,
+            "covariates": [
+                {"name": c.name, "kind": c.kind, "reference": c.reference, "levels": list(c.levels),
+                 "by_time": c.by_time, "centred": c.centred, "mean": c.mean if c.kind == "numeric" else None}
+                for c in self.data.covariates],
+            "terms": [
+                {"term": name, "parts": [{"variable": v, "level": lev, "power": pw} for v, lev, pw in parts]}
+                for name, parts in zip(self.term_names, self.data.term_parts)],
             "fixed_effects": fe,
             "variance_components": self.variance_components(),
             "intercept_slope_corr": self.intercept_slope_corr,
@@ -235,19 +267,117 @@ class MixedResult:
         return mixed_summary(self)
 
 
+def time_label(data: ModelData) -> str:
+    """Time as it enters the model: 'Days' or '(Time - 6)'."""
+    t = data.roles.time
+    if data.time_centre == 0:
+        return t
+    c = data.time_centre
+    return f"({t} - {c:g})" if c > 0 else f"({t} + {-c:g})"
+
+
+def lines_note(data: ModelData) -> str:
+    """Where the category lines are evaluated, as a sentence ('' for today's model)."""
+    from .design import covariate_setting_label
+
+    parts = []
+    if data.time_centre != 0:
+        parts.append(f"the intercept is the value at {data.roles.time} = {data.time_centre:g}")
+    if data.time_degree == 2:
+        parts.append(f"each line is a curve: intercept + slope x t + curvature x t^2 with t = {time_label(data)}, "
+                     "so the slope is the slope at that point")
+    if data.covariates:
+        parts.append(f"the lines are at {covariate_setting_label(data)}")
+    if not parts:
+        return ""
+    text = "; ".join(parts)
+    return text[0].upper() + text[1:] + "."
+
+
+def _estimates(C: np.ndarray, beta: np.ndarray, cov: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return C @ beta, np.sqrt(np.einsum("kp,pq,kq->k", C, cov, C))
+
+
 def category_lines(data: ModelData, beta: np.ndarray, cov: np.ndarray) -> pd.DataFrame:
     """Each category's population line: intercept and slope with SEs and 95% CIs
-    (without a category there is one line, labelled "(all)")."""
+    (without a category there is one line, labelled "(all)"); with a quadratic time also the
+    curvature (coefficient of time squared). Covariates at their means or averaged over levels."""
     ci, cs = line_contrasts(data)
-    intercept, slope = ci @ beta, cs @ beta
-    se_i = np.sqrt(np.einsum("kp,pq,kq->k", ci, cov, ci))
-    se_s = np.sqrt(np.einsum("kp,pq,kq->k", cs, cov, cs))
-    return pd.DataFrame({
+    intercept, se_i = _estimates(ci, beta, cov)
+    slope, se_s = _estimates(cs, beta, cov)
+    table = pd.DataFrame({
         "level": list(data.levels) if data.levels else ["(all)"],
         "intercept": intercept, "intercept_se": se_i,
         "intercept_ci_low": intercept - Z95 * se_i, "intercept_ci_high": intercept + Z95 * se_i,
         "slope": slope, "slope_se": se_s,
         "slope_ci_low": slope - Z95 * se_s, "slope_ci_high": slope + Z95 * se_s}).set_index("level")
+    cq = quadratic_contrasts(data)
+    if cq is not None:
+        curvature, se_q = _estimates(cq, beta, cov)
+        table["curvature"], table["curvature_se"] = curvature, se_q
+        table["curvature_ci_low"], table["curvature_ci_high"] = curvature - Z95 * se_q, curvature + Z95 * se_q
+    return table
+
+
+def category_curves(data: ModelData, beta: np.ndarray, cov: np.ndarray, times, at=None) -> pd.DataFrame:
+    """Long table: level, time (data units), estimate, se, ci_low, ci_high."""
+    times = np.atleast_1d(np.asarray(times, float))
+    C = curve_contrasts(data, times - data.time_centre, at)
+    levels = list(data.levels) if data.levels else ["(all)"]
+    rows = []
+    for k, level in enumerate(levels):
+        est, se = _estimates(C[k], beta, cov)
+        rows.append(pd.DataFrame({"level": level, "time": times, "estimate": est, "se": se,
+                                  "ci_low": est - Z95 * se, "ci_high": est + Z95 * se}))
+    return pd.concat(rows, ignore_index=True)
+
+
+def group_covariate_values(data: ModelData) -> list[dict]:
+    """Per group, its own covariate values: numeric at the group's mean, categorical at the level of
+    its first row (for the group's population line)."""
+    first = np.unique(data.group_index, return_index=True)[1]   # codes are 0..G-1 in order
+    counts = data.group_sizes()
+    out = [dict() for _ in range(data.n_groups)]
+    for cov in data.covariates:
+        if cov.kind == "numeric":
+            raw = cov.values + cov.mean if cov.centred else cov.values
+            means = np.bincount(data.group_index, raw, data.n_groups) / counts
+            for g in range(data.n_groups):
+                out[g][cov.name] = float(means[g])
+        else:
+            codes = cov.codes[first]
+            for g in range(data.n_groups):
+                out[g][cov.name] = cov.levels[codes[g]]
+    return out
+
+
+def group_population_lines(result, beta: np.ndarray) -> pd.DataFrame:
+    data = result.data
+    first = np.unique(data.group_index, return_index=True)[1]
+    cat = (np.asarray(data.category_index)[first] if data.levels else np.zeros(data.n_groups, dtype=np.int64))
+    G = data.n_groups
+    if not data.covariates:
+        lines = result.lines()
+        icpt = lines["intercept"].to_numpy()[cat]
+        slope = lines["slope"].to_numpy()[cat]
+        curv = lines["curvature"].to_numpy()[cat] if "curvature" in lines else np.zeros(G)
+    else:
+        at = group_covariate_values(data)
+        icpt, slope, curv = np.empty(G), np.empty(G), np.empty(G)
+        cache = {}
+        for g in range(G):
+            key = (int(cat[g]), tuple(sorted(at[g].items())))
+            if key not in cache:
+                level = int(cat[g]) if data.levels else None
+                r0, r1, rm = (design_row(data, v, level, at[g]) for v in (0.0, 1.0, -1.0))
+                cache[key] = (r0 @ beta, (r1 - rm) @ beta / 2, ((r1 + rm) / 2 - r0) @ beta)
+            icpt[g], slope[g], curv[g] = cache[key]
+    blups = np.asarray(result.blups)
+    table = pd.DataFrame({"intercept": icpt, "slope": slope, "curvature": curv,
+                          "own_intercept": icpt + blups[:, 0],
+                          "own_slope": slope + (blups[:, 1] if result.random_slope else 0.0)},
+                         index=pd.Index(list(data.group_labels), name=data.roles.group))
+    return table
 
 
 @dataclass(frozen=True, eq=False)
@@ -293,6 +423,9 @@ class OLSResult:
 
     def lines(self) -> pd.DataFrame:
         return category_lines(self.data, self.fe_estimate, self.fe_cov)
+
+    def curves(self, times, at: Optional[dict] = None) -> pd.DataFrame:
+        return category_curves(self.data, self.fe_estimate, self.fe_cov, times, at)
 
     @property
     def fitted(self) -> np.ndarray:

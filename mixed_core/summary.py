@@ -41,7 +41,8 @@ def mixed_summary(result: MixedResult) -> str:
              ("Converged:", "Yes" if result.converged else "No"), ("", "")]
     extra = [("Group Var", result.re_cov[0, 0], None)]
     if result.random_slope:
-        extra.append((f"Group x {d.roles.time} Cov", result.re_cov[0, 1], None))
+        if result.correlated:
+            extra.append((f"Group x {d.roles.time} Cov", result.re_cov[0, 1], None))
         extra.append((f"{d.roles.time} Var", result.re_cov[1, 1], None))
     lines = [title.center(WIDTH).rstrip(), "=" * WIDTH]
     lines += _pairs_block(left, right)
@@ -71,13 +72,22 @@ def ols_summary(result: OLSResult) -> str:
 
 
 def lines_sentences(result) -> list[str]:
-    """The chapter's section 16.5 for every level: 'income = 22,206.35 + 1,358.93 x years'."""
+    """The chapter's section 16.5 for every level: 'income = 22,206.35 + 1,358.93 x years'
+    (time centred: 'x (years - 10)'; quadratic: '+ 0.34 x (years - 10)^2'), then where the lines
+    are evaluated when the model has covariates, a centred or a quadratic time."""
+    from .result import lines_note, time_label
+
     d = result.data
+    t = time_label(d)
     out = []
     for level, row in result.lines().iterrows():
         sign = "+" if row.slope >= 0 else "-"
         who = f"{d.roles.category} = {level}" if d.levels else "all groups"
-        out.append(f"{who}: {d.roles.response} = {row.intercept:,.2f} {sign} {abs(row.slope):,.2f} x {d.roles.time}")
+        text = f"{who}: {d.roles.response} = {row.intercept:,.2f} {sign} {abs(row.slope):,.2f} x {t}"
+        if "curvature" in row.index:
+            text += f" {'+' if row.curvature >= 0 else '-'} {abs(row.curvature):,.2f} x {t}^2"
+        out.append(text)
+    note = lines_note(d)
+    if note:
+        out.append(note)
     return out
-
-
