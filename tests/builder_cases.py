@@ -28,6 +28,27 @@ def cases():
     return [pytest.param(c, id=case_id(c)) for c in BUILDER_CASES]
 
 
+def cli_args(case, engine="fast") -> list:
+    """``python -m mixed_core fit`` arguments for the case (JSON output)."""
+    args = ["fit", str(case_file(case)), "--response", case["response"], "--time", case["time"],
+            "--group", case["group"], "--method", "reml" if case["reml"] else "ml", "--engine", engine,
+            "--format", "json", "--no-ols"]
+    if case["category"]:
+        args += ["--category", case["category"], "--reference", case["reference"]]
+    for cov in case["covariates"]:
+        args += ["--covariate", cov["name"], "--covariate-kind", f"{cov['name']}={cov['kind']}"]
+        if cov.get("reference"):
+            args += ["--covariate-reference", f"{cov['name']}={cov['reference']}"]
+    if case["time_centre"] is not None:
+        args += ["--time-centre", str(case["time_centre"])]
+    args += ["--time-degree", str(case["time_degree"])]
+    if case["random"]["slope"]:
+        args.append("--random-slope")
+        if not case["random"]["correlated"]:
+            args.append("--uncorrelated")
+    return args
+
+
 def _our_part(case, part) -> tuple:
     variable = part["variable"]
     if case["time_centre"] is not None and variable == f"{case['time']}_c":
