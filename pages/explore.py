@@ -17,18 +17,37 @@ def chart(fig, key: str, clickable: bool = False) -> None:
     if not clickable:
         st.plotly_chart(fig, width="stretch", key=key)
         return
-    event = st.plotly_chart(fig, width="stretch", key=key, on_select="rerun", selection_mode=("points",))
+    # The click is handled in a callback, before the page runs again: one run draws the
+    # highlight (handling it in the run itself needed a second, full run).
+    st.plotly_chart(fig, width="stretch", key=key, on_select=lambda: _clicked(key), selection_mode=("points",))
+
+
+def _clicked(key: str) -> None:
+    event = st.session_state.get(key) or {}
     clicked = []
-    for point in (event or {}).get("selection", {}).get("points", []):
+    for point in (event.get("selection") or {}).get("points", []):
         label = point.get("customdata")
         label = label[0] if isinstance(label, (list, tuple)) and label else label
         if label is not None and str(label) not in clicked:
             clicked.append(str(label))
-    marker = f"clicked_{key}"
-    if clicked and st.session_state.get(marker) != clicked:
-        st.session_state[marker] = clicked
+    if clicked:
         shared.set_setting("highlight", tuple(clicked))
-        st.rerun()
+
+
+@st.cache_resource(max_entries=256, show_spinner=False)
+def _figure(kind: str, key: tuple, _build):
+    """A chart built once for its data, model and options, shared by sessions and reruns: a new tab
+    or a click only builds what changed (figures are never modified after they are built)."""
+    return _build()
+
+
+def figure_cache(ws, spec):
+    """``cached(kind, build, *options)``: ``build()``'s figure, cached under the data, the model and ``options``."""
+    return lambda kind, build, *options: _figure(kind, (ws.data_key, spec) + options, build)
+
+
+def _sample_key(groups) -> tuple:
+    return ("all",) if groups is None else tuple(groups)
 
 
 def controls(result) -> tuple:
@@ -71,17 +90,20 @@ def sampled(data, highlight):
     return figures.sample_groups(data.group_labels, k, seed=0, must_include=highlight)
 
 
-def lines_section(result, ols, groups, highlight) -> dict:
+def lines_section(result, ols, groups, highlight, cached) -> dict:
     st.subheader("Per-category lines: the mixed model and OLS")
-    fig_lines = figures.category_lines_plot(result, ols, show_ols=shared.settings()["show_ols"], groups=groups)
+    show_ols = shared.settings()["show_ols"]
+    fig_lines = cached("lines", lambda: figures.category_lines_plot(result, ols, show_ols=show_ols, groups=groups),
+                       show_ols, _sample_key(groups))
     chart(fig_lines, "category_lines")
     st.subheader(f"Per-{result.data.roles.group} lines: fixed effects + BLUPs")
-    fig_people = figures.person_lines_plot(result, groups=groups, highlight=highlight)
+    fig_people = cached("people", lambda: figures.person_lines_plot(result, groups=groups, highlight=highlight),
+                        _sample_key(groups), highlight)
     chart(fig_people, "person_lines", clickable=True)
     return {"Per-category lines": fig_lines, "Per-person lines": fig_people}
 
 
-def blups_section(result, highlight) -> dict:
+def blups_section(result, highlight, cached) -> dict:
     data = result.data
     st.subheader("Caterpillar plot: the BLUPs with 95% intervals")
     extremes = EXTREMES if data.n_groups > CATERPILLAR_ALL_MAX else None
@@ -89,28 +111,36 @@ def blups_section(result, highlight) -> dict:
     whiches = ["intercept", "slope"] if result.random_slope else ["intercept"]
     for column, which in zip(st.columns(len(whiches)), whiches):
         with column:
-            fig = figures.caterpillar_plot(result, which, highlight=highlight, extremes=extremes)
+            fig = cached("caterpillar", lambda: figures.caterpillar_plot(result, which, highlight=highlight,
+                                                                        extremes=extremes), which, highlight, extremes)
             chart(fig, f"caterpillar_{which}", clickable=True)
             out[f"Caterpillar ({which})"] = fig
     return out
 
 
-def shrinkage_section(result, groups, highlight) -> dict:
+def shrinkage_section(result, groups, highlight, cached) -> dict:
     st.subheader("Shrinkage: no pooling, partial pooling, complete pooling")
-    fig = figures.shrinkage_plot(result, groups=groups, highlight=highlight)
+    fig = cached("shrinkage", lambda: figures.shrinkage_plot(result, groups=groups, highlight=highlight),
+                 _sample_key(groups), highlight)
     chart(fig, "shrinkage", clickable=True)
     for sentence in shrinkage_sentences(shrinkage_table(result), result.random_slope):
         st.markdown(f"- {md(sentence)}")
     return {"Shrinkage": fig}
 
 
-def diagnostics_section(result) -> dict:
+def diagnostics_section(result, cached) -> dict:
     st.subheader("Diagnostics")
-    figs = {"Residuals vs fitted": figures.residuals_vs_fitted_plot(result),
-            "QQ plot of residuals": figures.qq_plot(result.residuals, "Normal QQ plot of the residuals"),
-            "QQ plot of intercept BLUPs": figures.qq_plot(result.blups[:, 0], "Normal QQ plot of the intercept BLUPs")}
-    if result.random_slope:
-        figs["QQ plot of slope BLUPs"] = figures.qq_plot(result.blups[:, 1], "Normal QQ plot of the slope BLUPs")
+
+    def build():
+        figs = {"Residuals vs fitted": figures.residuals_vs_fitted_plot(result),
+                "QQ plot of residuals": figures.qq_plot(result.residuals, "Normal QQ plot of the residuals"),
+                "QQ plot of intercept BLUPs": figures.qq_plot(result.blups[:, 0],
+                                                              "Normal QQ plot of the intercept BLUPs")}
+        if result.random_slope:
+            figs["QQ plot of slope BLUPs"] = figures.qq_plot(result.blups[:, 1], "Normal QQ plot of the slope BLUPs")
+        return figs
+
+    figs = dict(cached("diagnostics", build))
     # Two charts a row: four side by side squeezed each into a strip at 1440 px.
     items = list(figs.items())
     for start in range(0, len(items), 2):
@@ -122,10 +152,10 @@ def diagnostics_section(result) -> dict:
     return figs
 
 
-def truth_section(ws, result, spec, groups) -> dict:
+def truth_section(ws, result, spec, groups, cached) -> dict:
     st.subheader("Ground truth: the simulation's true values beside the estimates")
     shared.table(report.truth_display(truth_table(result, ws.truth), result.data.roles))
-    fig = figures.truth_blups_plot(result, ws.truth, groups=groups)
+    fig = cached("truth", lambda: figures.truth_blups_plot(result, ws.truth, groups=groups), _sample_key(groups))
     chart(fig, "truth_blups")
     st.markdown("**Repeat the experiment**: simulate new data with new seeds, refit, and see how the estimates "
                 "spread around the truth and how often the 95% intervals contain it.")
@@ -197,13 +227,14 @@ def main() -> None:
         st.info(f"{result.data.n_groups:,} {md(result.data.roles.group)} groups: the per-person and shrinkage charts "
                 f"draw {len(groups):,} of them ({md(groups.description)}); the caterpillar plot shows the "
                 f"{EXTREMES} lowest and highest and the highlighted ones. Every fit uses all the data.")
+    cached = figure_cache(ws, spec)
     figs = {}
-    figs.update(lines_section(result, ols, groups, highlight))
-    figs.update(blups_section(result, highlight))
-    figs.update(shrinkage_section(result, groups, highlight))
-    figs.update(diagnostics_section(result))
+    figs.update(lines_section(result, ols, groups, highlight, cached))
+    figs.update(blups_section(result, highlight, cached))
+    figs.update(shrinkage_section(result, groups, highlight, cached))
+    figs.update(diagnostics_section(result, cached))
     if ws.truth is not None:
-        figs.update(truth_section(ws, result, spec, groups))
+        figs.update(truth_section(ws, result, spec, groups, cached))
     exports(ws, result, ols, figs)
 
 
