@@ -42,6 +42,8 @@ BIG_PERSONS_PER_CATEGORY = 33_334  # 100,002 persons, about 250,000 rows
 TARGET_OPEN = 2.0
 TARGET_REFIT = 0.5
 TARGET_EXPLORE = 2.0
+TARGET_TAB_MODEL = 1.5   # issue 9: a fresh tab on /model, warm server
+TARGET_HIGHLIGHT = 1.0   # issue 9: a click until the person is highlighted
 
 _STATE = MODEL_STATE_JS
 _IDLE = "!s.running"
@@ -211,6 +213,86 @@ def big_upload(browser, base: str, results: Results, workdir: Path) -> None:
                     "fit cached; 200 persons drawn; diagnostics: 5,000 sampled rows, 2,000 quantiles")
     finally:
         context.close()
+
+
+def click_highlight(pg, point_index: int) -> tuple[float, str]:
+    """Seconds from a click on a point of the per-person chart until that person is highlighted
+    in the charts (their name in at least two legends) and the run has finished."""
+    people = pg.locator('[data-testid="stPlotlyChart"]').nth(1)
+    people.scroll_into_view_if_needed()
+    point = people.locator("g.trace.scatter path.point").nth(point_index)
+    box = point.bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    pg.mouse.move(x, y)          # plotly finds the point under the mouse itself
+    pg.wait_for_timeout(300)
+    before = pg.evaluate("() => location.search")
+    start = time.perf_counter()
+    pg.mouse.click(x, y)
+    pg.wait_for_function("""(before) => location.search !== before && /highlight=([^&]+)/.test(location.search) && (() => {
+        const label = decodeURIComponent(/highlight=([^&]+)/.exec(location.search)[1]).replace(/\\+/g, ' ');
+        return [...document.querySelectorAll('[data-testid=stPlotlyChart]')].filter(
+            c => c.querySelector('.legend') && c.querySelector('.legend').textContent.includes(label)).length >= 2;
+      })() && !document.querySelector('[data-testid="stStatusWidget"]')""", arg=before, timeout=TIMEOUT_MS)
+    seconds = time.perf_counter() - start
+    return seconds, pg.evaluate("() => decodeURIComponent(/highlight=([^&]+)/.exec(location.search)[1])")
+
+
+def issue_rows(repeats: int = 3) -> list:
+    """Issue 9's page rows on a warm server: (what, seconds, target, note), each the median of
+    ``repeats`` fresh browser tabs (a new browser context: no cache, a new Streamlit session)."""
+    import statistics
+
+    from playwright.sync_api import sync_playwright
+
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="bench_app_") as tmp:
+        proc, log, base = start_server(Path(tmp) / "streamlit.log")
+        try:
+            with sync_playwright() as p:
+                browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+                try:
+                    def fresh_tab():
+                        return browser.new_context(viewport={"width": 1400, "height": 1000})
+
+                    # Warm the server: the first run of the app and the first fits of these views.
+                    context = fresh_tab()
+                    pg = context.new_page()
+                    open_model(pg, base + "/model")
+                    explore_charts(pg, lambda: pg.goto(base + "/explore?random_slope=true", wait_until="commit"), 10)
+                    context.close()
+
+                    model, explore, clicks, wheres = [], [], [], []
+                    for i in range(repeats):
+                        context = fresh_tab()
+                        try:
+                            pg = context.new_page()
+                            shown, _, where = open_model(pg, base + "/model")
+                            model.append(shown)
+                            wheres.append(where)
+                        finally:
+                            context.close()
+                        context = fresh_tab()
+                        try:
+                            pg = context.new_page()
+                            explore.append(explore_charts(
+                                pg, lambda: pg.goto(base + "/explore?random_slope=true", wait_until="commit"), 10))
+                            settle(pg)
+                            seconds, label = click_highlight(pg, 3 + 2 * i)
+                            clicks.append(seconds)
+                        finally:
+                            context.close()
+                    spread = lambda v: f"median of {len(v)}: " + ", ".join(f"{x:.2f}" for x in sorted(v))
+                    rows.append(("fresh tab /model -> fixed effects (warm)", statistics.median(model), TARGET_TAB_MODEL,
+                                 spread(model) + "; last: " + wheres[-1]))
+                    rows.append(("fresh tab /explore?random_slope=true -> 10 charts (warm)", statistics.median(explore),
+                                 TARGET_EXPLORE, spread(explore)))
+                    rows.append(("Explore: click a point -> person highlighted", statistics.median(clicks),
+                                 TARGET_HIGHLIGHT, spread(clicks)))
+                finally:
+                    browser.close()
+        finally:
+            stop_server(proc, log)
+    return rows
 
 
 BASELINE_APP = 'import streamlit as st\nst.title("Hello")\nst.table({"a": [1, 2]})\n'

@@ -39,7 +39,8 @@ def test_explore_charts_click_and_report(server, page, tmp_path):
     wait_for_app(page)
     label = page.locator("[data-testid=stMultiSelect] [data-tag-index]").first.inner_text().strip()
     assert label.startswith("P")
-    assert f"highlight={label}" in page.url
+    # The address is written at the end of the run that drew the highlight.
+    page.wait_for_url(lambda url: f"highlight={label}" in url, timeout=30_000)
     page.wait_for_function(
         "label => [...document.querySelectorAll('[data-testid=stPlotlyChart]')].filter("
         "c => c.querySelector('.legend') && c.querySelector('.legend').textContent.includes(label)).length >= 2",
