@@ -18,6 +18,7 @@ from typing import Optional, Union
 import numpy as np
 import pandas as pd
 
+from . import fastcsv
 from .design import _check_columns, level_label
 from .errors import UserInputError
 from .spec import ColumnRoles
@@ -297,6 +298,9 @@ def _raw_text_table(text: str, delimiter: str, skip: int, label: str) -> pd.Data
     converted or taken as missing here, :func:`mixed_core.values.interpret` decides per
     column. This is the one place a CSV parser runs (another engine, such as pyarrow's
     reader with every column as non-null strings, can be chosen here)."""
+    fast = fastcsv.read_strings(text, delimiter, skip)   # pyarrow's reader where it reads the same
+    if fast is not None:
+        return fast
     try:
         return pd.read_csv(io.StringIO(text), header=None, skiprows=skip, sep=delimiter, quotechar='"',
                            skipinitialspace=True, dtype=str, keep_default_na=False, na_filter=False,
