@@ -84,13 +84,9 @@ def truth_table(result, truth) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("parameter")
 
 
-def repeat_experiment(params: SimulationParams, spec: ModelSpec, n_repeats: int, seed0: Optional[int] = None,
-                      progress: Optional[Callable[[int, int], None]] = None) -> pd.DataFrame:
-    """Simulate with seeds ``seed0+1 .. seed0+n_repeats`` (``seed0`` defaults to
-    ``params.seed``), fit ``spec`` with the fast engine to each, and return one row per
-    repeat and parameter (columns :data:`COLUMNS`). A repeat whose fit fails keeps its
-    rows with NaN estimates and the reason in ``error``. ``progress(i, n)`` is called
-    after each repeat."""
+def iter_repeats(params: SimulationParams, spec: ModelSpec, n_repeats: int, seed0: Optional[int] = None):
+    """One list of rows (columns :data:`COLUMNS`) per repeat, as each is fitted: a caller can
+    show progress, and keep what is done when the user stops a long run."""
     n_repeats = int(n_repeats)
     if n_repeats < 1:
         raise UserInputError("The number of repeats must be at least 1.")
@@ -98,7 +94,6 @@ def repeat_experiment(params: SimulationParams, spec: ModelSpec, n_repeats: int,
     if seed0 + n_repeats >= 2 ** 32 or seed0 < -1:
         raise UserInputError(f"The seeds {seed0 + 1} to {seed0 + n_repeats} must lie between 0 and {2 ** 32 - 1}.")
     spec = spec.with_(engine="fast")
-    rows: list[dict] = []
     template: list[dict] = []
     for i in range(1, n_repeats + 1):
         seed = seed0 + i
@@ -107,15 +102,26 @@ def repeat_experiment(params: SimulationParams, spec: ModelSpec, n_repeats: int,
             data = prepare(sim.data, spec)
             got = _rows_for(fit_mixed(data, spec), sim.truth, i, seed)
             template = template or got
-            rows += got
         except UserInputError as exc:   # e.g. a draw where a category's times do not vary
-            failed = [dict(r, repeat=i, seed=seed, estimate=np.nan, std_error=np.nan, ci_low=np.nan,
-                           ci_high=np.nan, covered=None, converged=False, singular=False, error=str(exc))
-                      for r in template] or [dict(repeat=i, seed=seed, parameter="(fit failed)", kind="",
-                                                  error=str(exc))]
-            rows += failed
+            got = [dict(r, repeat=i, seed=seed, estimate=np.nan, std_error=np.nan, ci_low=np.nan,
+                        ci_high=np.nan, covered=None, converged=False, singular=False, error=str(exc))
+                   for r in template] or [dict(repeat=i, seed=seed, parameter="(fit failed)", kind="",
+                                               error=str(exc))]
+        yield got
+
+
+def repeat_experiment(params: SimulationParams, spec: ModelSpec, n_repeats: int, seed0: Optional[int] = None,
+                      progress: Optional[Callable[[int, int], None]] = None) -> pd.DataFrame:
+    """Simulate with seeds ``seed0+1 .. seed0+n_repeats`` (``seed0`` defaults to
+    ``params.seed``), fit ``spec`` with the fast engine to each, and return one row per
+    repeat and parameter (columns :data:`COLUMNS`). A repeat whose fit fails keeps its
+    rows with NaN estimates and the reason in ``error``. ``progress(i, n)`` is called
+    after each repeat."""
+    rows: list[dict] = []
+    for i, got in enumerate(iter_repeats(params, spec, n_repeats, seed0), start=1):
+        rows += got
         if progress is not None:
-            progress(i, n_repeats)
+            progress(i, int(n_repeats))
     return pd.DataFrame(rows, columns=COLUMNS)
 
 

@@ -57,6 +57,8 @@ FIELDS = (
     Field("highlight", "names", ()),
     Field("sample", "int", 200, minimum=10),
     Field("repeats", "int", 50, minimum=2),
+    Field("power_persons", "ints", (10, 20, 30, 50), minimum=2),
+    Field("power_repeats", "int", 100, minimum=2),
 )
 FIELD_BY_NAME = {f.name: f for f in FIELDS}
 DEFAULTS = {f.name: f.default for f in FIELDS}
@@ -72,7 +74,7 @@ def _to_text(field: Field, value) -> str:
         return "true" if value else "false"
     if field.kind == "float":
         return format_number(value)
-    if field.kind == "floats":
+    if field.kind in ("floats", "ints"):
         return ",".join(format_number(v) for v in value)
     if field.kind == "names":
         return ",".join(str(v) for v in value)
@@ -103,6 +105,13 @@ def _parse(field: Field, text: str):
         if field.minimum is not None and number < field.minimum:
             raise ValueError(f"must be at least {format_number(field.minimum)}")
         return number
+    if field.kind == "ints":
+        numbers = [float(v) for v in text.split(",") if v.strip()]
+        if not numbers or not all(math.isfinite(v) and v.is_integer() for v in numbers):
+            raise ValueError("use whole numbers separated by commas")
+        if field.minimum is not None and min(numbers) < field.minimum:
+            raise ValueError(f"each must be at least {format_number(field.minimum)}")
+        return tuple(int(v) for v in numbers)
     if field.kind == "floats":
         values = tuple(float(v) for v in text.split(","))
         if not all(math.isfinite(v) for v in values):
@@ -148,7 +157,7 @@ def encode(settings: Mapping[str, Any]) -> dict[str, str]:
 def _same(field: Field, a, b) -> bool:
     if field.kind in ("float",):
         return b is not None and float(a) == float(b)
-    if field.kind == "floats":
+    if field.kind in ("floats", "ints"):
         return tuple(map(float, a)) == tuple(map(float, b))
     if field.kind == "names":
         return tuple(a) == tuple(b)

@@ -367,3 +367,29 @@ def table(frame: pd.DataFrame, number_format: str = "{:,.3f}", index: bool = Tru
     for column, how in (formats or {}).items():
         styler = styler.format(how, subset=[md(column)], na_rep="")
     st.table(styler if index else styler.hide(axis="index"))
+
+
+def code_panel(ws: Workspace, result) -> None:
+    """"Reproduce in code": R and Python that fit this view's model to the data file, generated
+    from the same settings as the link (mixed_core.codegen), with downloads."""
+    from mixed_core import codegen, report
+    url = st.session_state.get("share_url", "")
+    with st.expander("Reproduce in code: R (lme4, lmerTest, emmeans) and Python", icon=":material/code:"):
+        st.caption("Save the data as data.csv next to the script (the button below gives the data exactly as the "
+                   "app read them), then run it. The R code prints lme4's table with lmerTest's p-values and "
+                   "emmeans' lines; the Python code uses this package, and statsmodels where it can express "
+                   "the model.")
+        r_text = codegen.r_code(result.data, result.spec, url)
+        py_text = codegen.python_code(result.data, result.spec, url)
+        with st.container(horizontal=True):
+            st.download_button("data.csv", lambda: report.data_csv(ws.frame), "data.csv", "text/csv",
+                               key="code_data", on_click="ignore", icon=":material/download:")
+            st.download_button("model.R", r_text, "model.R", "text/plain", key="code_r", on_click="ignore",
+                               icon=":material/download:")
+            st.download_button("model.py", py_text, "model.py", "text/x-python", key="code_py", on_click="ignore",
+                               icon=":material/download:")
+        tab_r, tab_py = st.tabs(["R", "Python"])
+        with tab_r:
+            st.code(r_text, language="r")
+        with tab_py:
+            st.code(py_text, language="python")

@@ -2,7 +2,10 @@
 import streamlit as st
 
 from mixed_core import UserInputError, figures, report
-from mixed_core.repeat import repeat_experiment, repeat_plot, repeat_summary, truth_table
+import pandas as pd
+
+from mixed_core.power import ALPHA, check as power_check, iter_power, power_plot, power_table
+from mixed_core.repeat import COLUMNS, iter_repeats, repeat_plot, repeat_summary, truth_table
 from mixed_core.shrinkage import shrinkage_sentences, shrinkage_table
 from pages import _shared as shared
 from pages._shared import md
@@ -157,34 +160,117 @@ def truth_section(ws, result, spec, groups, cached) -> dict:
     shared.table(report.truth_display(truth_table(result, ws.truth), result.data.roles))
     fig = cached("truth", lambda: figures.truth_blups_plot(result, ws.truth, groups=groups), _sample_key(groups))
     chart(fig, "truth_blups")
+    figs = {"Ground truth: BLUPs": fig}
+    figs.update(repeat_section(ws, result, spec))
+    figs.update(power_section(ws, result, spec))
+    return figs
+
+
+def run_stoppable(name: str, key, steps, total: int, slot) -> None:
+    """Run ``steps`` (an iterator of row lists) with a progress bar and a Stop button; keep the rows
+    in the session as they come, so that Stop (or any other click, which interrupts the run) keeps
+    what is done. The finished or stopped study is stored as ``(key, rows, done, total)``."""
+    rows: list = []
+    st.session_state[f"{name}_partial"] = (key, rows, total)
+    with slot.container():
+        bar = st.progress(0.0, text="Simulating and fitting…")
+        st.button("Stop", key=f"{name}_stop", icon=":material/stop:")
+    done = 0
+    for done, got in enumerate(steps, start=1):
+        rows += got
+        bar.progress(done / total, text=f"Fit {done:,} of {total:,}")
+    slot.empty()
+    st.session_state.pop(f"{name}_partial", None)
+    st.session_state[f"{name}_study"] = (key, rows, done, total)
+
+
+def stored_study(name: str, key):
+    """(rows, done, total) of the study for ``key``: finished, or stopped part-way."""
+    partial = st.session_state.pop(f"{name}_partial", None)
+    if partial is not None and partial[0] == key and partial[1]:
+        done = len({(r.get("persons"), r["repeat"]) for r in partial[1]})
+        st.session_state[f"{name}_study"] = (key, partial[1], done, partial[2])
+    stored = st.session_state.get(f"{name}_study")
+    return stored[1:] if stored and stored[0] == key else None
+
+
+def repeat_section(ws, result, spec) -> dict:
     st.markdown("**Repeat the experiment**: simulate new data with new seeds, refit, and see how the estimates "
                 "spread around the truth and how often the 95% intervals contain it.")
-    c1, c2 = st.columns([1, 3])
-    with c1:
-        n = shared.bound(st.number_input, "Repeats", "repeats", min_value=2, max_value=1000, step=10)
+    with st.container(horizontal=True, vertical_alignment="bottom"):
+        n = shared.bound(st.number_input, "Repeats", "repeats", min_value=2, max_value=1000, step=10, width=160)
         run = st.button("Run the repeated experiment", type="primary")
+    slot = st.empty()
     key = ("repeat", repr(ws.sim_params), spec, int(n))
     if run:
-        bar = st.progress(0.0, text="Simulating and fitting…")
         try:
-            study = repeat_experiment(ws.sim_params, spec, int(n),
-                                      progress=lambda i, total: bar.progress(i / total, text=f"Fit {i} of {total}"))
+            run_stoppable("repeat", key, iter_repeats(ws.sim_params, spec, int(n)), int(n), slot)
         except UserInputError as exc:
-            st.error(str(exc))
-            return {"Ground truth: BLUPs": fig}
-        finally:
-            bar.empty()
-        st.session_state["repeat_study"] = (key, study)
-    stored = st.session_state.get("repeat_study")
-    figs = {"Ground truth: BLUPs": fig}
-    if stored and stored[0] == key:
-        study = stored[1]
-        with c2:
-            shared.table(repeat_summary(study))
-        repeat_fig = repeat_plot(study)
-        chart(repeat_fig, "repeat_plot")
-        figs["Repeated experiment"] = repeat_fig
-    return figs
+            st.error(md(str(exc)))
+            return {}
+    stored = stored_study("repeat", key)
+    if not stored:
+        return {}
+    rows, done, total = stored
+    study = pd.DataFrame(rows, columns=COLUMNS)
+    if done < total:
+        st.warning(f"Stopped after {done:,} of {total:,} repeats; the summary uses those.")
+    shared.table(report.repeat_display(repeat_summary(study), result.data.roles))
+    st.caption("Coverage: the share of repeats whose 95% interval contains the truth (about 95% when the "
+               "intervals are right), ± its Monte Carlo error. Bias: mean estimate − truth, ± its Monte Carlo error.")
+    repeat_fig = repeat_plot(study)
+    chart(repeat_fig, "repeat_plot")
+    return {"Repeated experiment": repeat_fig}
+
+
+def power_section(ws, result, spec) -> dict:
+    st.markdown(f"**Power from the simulator**: repeat the experiment with different numbers of "
+                f"{md(result.data.roles.group)}s per category and count how often each fixed effect is significant "
+                f"(p < {ALPHA:g}, the table's z test). The settings are part of the link.")
+    with st.container(horizontal=True, vertical_alignment="bottom"):
+        shared.bound(st.text_input, f"{result.data.roles.group}s per category (comma-separated)",
+                             "power_persons", to_widget=lambda v: ", ".join(str(x) for x in v),
+                             from_widget=_sizes, width=260)
+        n = shared.bound(st.number_input, "Repeats per size", "power_repeats", min_value=2, max_value=2000, step=50,
+                         width=160)
+        run = st.button("Compute the power curve", type="primary")
+    if st.session_state.pop("power_sizes_error", None):
+        st.warning("The numbers of persons could not be read (use whole numbers like 10, 20, 40); the previous "
+                   "ones are kept.")
+    sizes = shared.settings()["power_persons"]
+    slot = st.empty()
+    key = ("power", repr(ws.sim_params), spec, tuple(sizes), int(n))
+    if run:
+        try:
+            checked, reps = power_check(sizes, n)
+            run_stoppable("power", key, iter_power(ws.sim_params, spec, checked, reps), len(checked) * reps, slot)
+        except UserInputError as exc:
+            st.error(md(str(exc)))
+            return {}
+    stored = stored_study("power", key)
+    if not stored:
+        return {}
+    rows, done, total = stored
+    if done < total:
+        st.warning(f"Stopped after {done:,} of {total:,} fits; the curve uses those.")
+    table = power_table(pd.DataFrame(rows))
+    fig = power_plot(table, group=result.data.roles.group)
+    chart(fig, "power_curve")
+    wide = table.pivot(index="term", columns="persons", values="power").loc[list(dict.fromkeys(table["term"]))]
+    wide.columns = [f"{c} per category" for c in wide.columns]
+    shared.table(wide, number_format="{:.0%}")
+    return {"Power curve": fig}
+
+
+def _sizes(text: str) -> tuple:
+    try:
+        values = tuple(int(v) for v in text.replace(";", ",").split(",") if v.strip())
+        if values:
+            return values
+    except ValueError:
+        pass
+    st.session_state["power_sizes_error"] = True
+    return shared.settings()["power_persons"]
 
 
 def exports(ws, result, ols, figs) -> None:
@@ -203,6 +289,7 @@ def exports(ws, result, ols, figs) -> None:
         # on_click="ignore": no rerun, so a second click right after the first is not lost.
         column.download_button(label, build, name, mime, key=f"download_{name}", on_click="ignore")
     st.caption("Every chart also has plotly's camera button for a PNG.")
+    shared.code_panel(ws, result)
 
 
 def main() -> None:

@@ -138,6 +138,7 @@ def main() -> None:
     comparison(ws, spec)
     with st.expander("The summary as text (the chapter's layout)"):
         st.code(result.summary(), language=None)
+    shared.code_panel(ws, result)
 
 
 shared.require_frame()

@@ -69,8 +69,28 @@ def test_repeat_the_experiment():
     at.button[0].click().run()
     assert not at.exception
     summary = tables(at)[-1]
-    assert "coverage" in summary.columns and len(summary) >= 6
+    # Readable, coverage first, no "nan": variance components have no interval and say so.
+    assert list(summary.columns)[0] == "Coverage of 95% CIs" and len(summary) >= 6
+    assert "n_fits" not in summary.columns and "Fits" in summary.columns
+    assert summary.loc["Intercept", "Coverage of 95% CIs"].endswith("%")
+    assert summary.loc["person intercept variance", "Coverage of 95% CIs"] == "–"
+    assert not summary.astype(str).apply(lambda c: c.str.contains("nan")).any().any()
     assert len(charts(at)) == 9  # the study's plot joins the page
+
+
+def test_power_curve_from_the_url_settings():
+    at = app("explore", power_persons="5,15", power_repeats="6")
+    assert at.text_input(key="w_power_persons").value == "5, 15"
+    [b for b in at.button if b.label == "Compute the power curve"][0].click().run()
+    assert not at.exception
+    power = tables(at)[-1]
+    assert list(power.columns) == ["5 per category", "15 per category"]
+    assert "years_after_grad:major[T.Magic]" in power.index
+    titles = figure_titles(at)
+    assert any(t.startswith("Power: share of 6 simulated experiments") for t in titles)
+    again = app("explore", power_persons="5,15", power_repeats="6")
+    [b for b in again.button if b.label == "Compute the power curve"][0].click().run()
+    assert tables(again)[-1].equals(power)   # the link reproduces the numbers
 
 
 def test_large_data_are_sampled_and_say_so():

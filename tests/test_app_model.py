@@ -135,3 +135,13 @@ def test_the_chapters_group_var_is_explained_beside_the_table():
     assert note and "33,814,137.6" in note[0] and "33,814,430.95" in note[0] and "-2,327.5068" in note[0]
     at = app("model", random_slope="true")
     assert not [i for i in at.info if "Group Var" in i.value]
+
+
+def test_reproduce_in_code_panel_follows_the_settings():
+    at = app("model", reference="Magic", random_slope="true")
+    code = {c.language: c.value for c in at.code}
+    assert "lmer(income ~ major + years_after_grad + years_after_grad:major + (1 + years_after_grad | person)" \
+        in code["r"]
+    assert 'levels = c("Magic", setdiff(unique(d$major), "Magic"))' in code["r"]
+    assert "reference='Magic'" in code["python"] and "random_slope=True" in code["python"]
+    assert "http://localhost:8501/model?reference=Magic&random_slope=true" in code["python"]
