@@ -32,6 +32,9 @@ PALETTE = ("#4E79A7", "#F28E2B", "#E15759", "#76B7B2", "#59A14F",
            "#EDC948", "#B07AA1", "#FF9DA7", "#9C755F", "#BAB0AC")
 NO_CATEGORY = "(all)"
 MAX_TICK_LABELS = 60
+# Highlighted persons: each their own colour (in the order they were chosen), unlike any category's.
+HIGHLIGHT_PALETTE = ("#111111", "#D81B60", "#1E88E5", "#8E24AA", "#00897B", "#F4511E", "#6D4C41", "#3949AB",
+                     "#C0CA33", "#00ACC1")
 HOVER_NUM = ":,.6~g"
 
 
@@ -110,6 +113,15 @@ def sample_groups(labels: Sequence, k: int, seed: int = 0, must_include: Iterabl
     if len(must_pos):
         how += f", including {len(must_pos)} chosen"
     return GroupSample([labels[i] for i in chosen], how)
+
+
+def highlight_colors(data: ModelData, highlight: Iterable) -> dict:
+    """group code -> colour of each highlighted group, by the order of ``highlight``; every chart
+    uses this, so a person has one colour everywhere and two persons never share one (up to
+    ten highlighted; beyond, the colours repeat)."""
+    labels = list(dict.fromkeys(str(v) for v in highlight))
+    codes = pd.Index(data.group_labels).get_indexer(labels) if labels else []
+    return {int(c): HIGHLIGHT_PALETTE[i % len(HIGHLIGHT_PALETTE)] for i, c in enumerate(codes) if c >= 0}
 
 
 def group_codes(data: ModelData, labels: Iterable) -> np.ndarray:
@@ -342,9 +354,10 @@ def person_lines_plot(result, groups=None, highlight=()) -> go.Figure:
         if len(pos):
             traces += pair(pos, colors[k], _level_name(data, k), str(k), 1.5, 5, fade)
     st = group_stats(data)
+    hl_colors = highlight_colors(data, highlight)
     for code in hl:
         pos = _sorted_rows(data, data.group_index == code)
-        traces += pair(pos, colors[st.category[code]], esc(labels[code]), f"hl-{code}", 4, 10, 1.0)
+        traces += pair(pos, hl_colors[int(code)], esc(labels[code]), f"hl-{code}", 4, 10, 1.0)
     r = data.roles
     main = f"Each {esc(r.group)}'s predicted line (fixed effects + BLUPs) over their {esc(r.response)}"
     if len(hl) and "highlighted" not in note:
@@ -407,13 +420,17 @@ def caterpillar_plot(result, which: str = "intercept", groups=None, highlight=()
                 x=values[c], y=labels[c], customdata=labels[c], mode="markers", name=_level_name(data, k),
                 marker=dict(color=colors[k], size=6), error_x=dict(type="data", array=Z95 * se[c], thickness=1),
                 text=half(c), hovertemplate=hover))
-    if is_hl.any():
-        c = codes[is_hl]
-        traces.append(cls(
-            x=values[c], y=labels[c], customdata=labels[c], mode="markers", name="highlighted",
-            marker=dict(color=colors[st.category[c]].tolist(), size=12, symbol="diamond",
-                        line=dict(color="black", width=2)),
-            error_x=dict(type="data", array=Z95 * se[c], thickness=2), text=half(c), hovertemplate=hover))
+    hl_colors = highlight_colors(data, highlight)
+    for code in codes[is_hl]:   # each highlighted person: own colour, labelled beside the mark
+        label = esc(labels[code])
+        traces.append(go.Scatter(
+            x=[values[code]], y=[labels[code]], customdata=[labels[code]], mode="markers+text", name=label,
+            text=[f"<b>{label}</b>"], textposition="middle right" if values[code] <= 0 else "middle left",
+            textfont=dict(color=hl_colors[int(code)], size=13),
+            marker=dict(color=hl_colors[int(code)], size=12, symbol="diamond", line=dict(color="white", width=1)),
+            error_x=dict(type="data", array=[Z95 * se[code]], thickness=2.5, color=hl_colors[int(code)]),
+            hovertemplate=f"{esc(r.group)}: %{{customdata}}<br>{which}: %{{x{HOVER_NUM}}} ± "
+                          f"{Z95 * se[code]:,.4g} (95%)<extra></extra>"))
     unit = (f"{esc(r.response)} at {esc(r.time)} = 0" if j == 0 else f"{esc(r.response)} per unit of {esc(r.time)}")
     main = f"{esc(r.group)} random {which}s (BLUPs, {unit}) with 95% intervals"
     fig = go.Figure(data=traces, layout=dict(title=_title(main, note), legend_title_text=_legend_title(data),
@@ -449,7 +466,7 @@ def shrinkage_plot(result, groups=None, highlight=()) -> go.Figure:
     data = result.data
     keep, note = _selection(data, groups, highlight)
     draw = _shrinkage_2d if result.random_slope else _shrinkage_1d
-    return draw(result, table, keep, group_codes(data, highlight), note)
+    return draw(result, table, keep, group_codes(data, highlight), note, highlight_colors(data, highlight))
 
 
 def _arrow_xy(x0, x1):
@@ -485,7 +502,7 @@ def _outside_note(fig: go.Figure, outside: int, why: str = "") -> None:
         fig.update_layout(margin=dict(b=100))
 
 
-def _shrinkage_2d(result, table, keep, hl, note) -> go.Figure:
+def _shrinkage_2d(result, table, keep, hl, note, hl_colors=None) -> go.Figure:
     data = result.data
     r = data.roles
     colors = _level_colors(data)
@@ -520,7 +537,7 @@ def _shrinkage_2d(result, table, keep, hl, note) -> go.Figure:
             traces.append(tr)
     for code in hl:
         x0, y0 = (oi[code], os_[code]) if own[code] else (oic[code], qs[code])
-        traces.append(_arrow_trace(cls, [x0], [pi[code]], [y0], [ps[code]], labels[[code]], colors[cat[code]],
+        traces.append(_arrow_trace(cls, [x0], [pi[code]], [y0], [ps[code]], labels[[code]], hl_colors[int(code)],
                                    esc(labels[code]), 4, "circle-open" if own[code] else "diamond-open", hover))
     lv = np.arange(len(levels_of(data)))
     li, ls = result.lines()["intercept"].to_numpy(), result.lines()["slope"].to_numpy()
@@ -544,7 +561,7 @@ def _shrinkage_2d(result, table, keep, hl, note) -> go.Figure:
     return _axes(fig, f"intercept ({r.response} at {r.time} = 0)", f"slope ({r.response} per unit of {r.time})")
 
 
-def _shrinkage_1d(result, table, keep, hl, note) -> go.Figure:
+def _shrinkage_1d(result, table, keep, hl, note, hl_colors=None) -> go.Figure:
     data = result.data
     r = data.roles
     colors = _level_colors(data)
@@ -579,7 +596,7 @@ def _shrinkage_1d(result, table, keep, hl, note) -> go.Figure:
             hovertemplate=f"population intercept: %{{x{HOVER_NUM}}}<extra></extra>"))
     for code in hl:
         traces.append(_arrow_trace(cls, [own[code]], [part[code]], labels[[code]], None, labels[[code]],
-                                   colors[cat[code]], esc(labels[code]), 4,
+                                   hl_colors[int(code)], esc(labels[code]), 4,
                                    "diamond-open" if one[code] else "circle-open", hover))
     if one[keep].any():
         traces.append(go.Scatter(x=[None], y=[None], mode="markers", name="intercept only (1 point)",
@@ -617,7 +634,24 @@ DIAGNOSTIC_POINTS = 5000  # rows drawn in residual plots; more only slow the bro
 QQ_POINTS = 2000          # quantiles drawn in QQ plots
 
 
-def residuals_vs_fitted_plot(result, max_points: int = DIAGNOSTIC_POINTS) -> go.Figure:
+def highlight_marks(data: ModelData, highlight: Iterable, rows: bool) -> list:
+    """(label, positions, colour) per highlighted group: its rows (``rows=True``, for residuals) or
+    its own position among the groups (for BLUPs); for :func:`qq_plot` and the diagnostics."""
+    out = []
+    for code, colour in highlight_colors(data, highlight).items():
+        where = np.flatnonzero(data.group_index == code) if rows else np.array([code])
+        out.append((str(data.group_labels[code]), where, colour))
+    return out
+
+
+def _highlight_traces(marks, x: np.ndarray, y: np.ndarray, hover: str) -> list:
+    """One trace per highlighted group, on top: its own colour, larger marks, its name in the legend."""
+    return [go.Scatter(x=x[where], y=y[where], customdata=[label] * len(where), mode="markers", name=esc(label),
+                       marker=dict(color=colour, size=11, line=dict(color="white", width=1.5)), hovertemplate=hover)
+            for label, where, colour in marks]
+
+
+def residuals_vs_fitted_plot(result, max_points: int = DIAGNOSTIC_POINTS, highlight=()) -> go.Figure:
     """Residuals (response - fitted with BLUPs) against fitted values, coloured by category,
     with a zero line and the residuals' mean in 20 bins of the fitted values (a curve shows).
     Above ``max_points`` rows a stated random sample is drawn; the binned means use all rows."""
@@ -646,6 +680,7 @@ def residuals_vs_fitted_plot(result, max_points: int = DIAGNOSTIC_POINTS) -> go.
     bx, by = _binned_means(fitted, resid)
     traces.append(go.Scatter(x=bx, y=by, mode="lines+markers", name="mean residual (binned)",
                              line=dict(color="black", width=2)))
+    traces += _highlight_traces(highlight_marks(data, highlight, rows=True), fitted, resid, hover)
     fig = go.Figure(data=traces, layout=dict(
         title=_title(f"Residuals vs fitted values of {esc(r.response)}",
                      note + "look for: no funnel (spread growing with the fitted value), no curve in the binned means"),
@@ -654,7 +689,7 @@ def residuals_vs_fitted_plot(result, max_points: int = DIAGNOSTIC_POINTS) -> go.
     return _axes(fig, f"fitted {r.response} (with BLUPs)", "residual")
 
 
-def qq_plot(values, title: str, max_points: int = QQ_POINTS) -> go.Figure:
+def qq_plot(values, title: str, max_points: int = QQ_POINTS, highlight=()) -> go.Figure:
     """Normal QQ plot: ordered values against normal quantiles, with the least-squares
     reference line (``scipy.stats.probplot``). ``title`` is user text and is escaped.
     Above ``max_points`` values, evenly spaced order statistics are drawn plus the 100 most
@@ -662,8 +697,18 @@ def qq_plot(values, title: str, max_points: int = QQ_POINTS) -> go.Figure:
     from scipy import stats  # imported here: the app's first page need not wait for scipy.stats
 
     values = np.asarray(values, dtype=float)
-    finite = values[np.isfinite(values)]
+    is_finite = np.isfinite(values)
+    finite = values[is_finite]
     (osm, osr), (slope, intercept, _) = stats.probplot(finite, dist="norm")
+    # Where each value lands among the ordered ones (for the highlighted groups' marks).
+    rank = np.full(len(values), -1)
+    rank[np.flatnonzero(is_finite)[np.argsort(finite, kind="stable")]] = np.arange(len(finite))
+    marks = []
+    for label, where, colour in highlight:
+        r = rank[np.asarray(where, dtype=int)]
+        r = r[r >= 0]
+        marks.append((label, r, colour))
+    all_osm, all_osr = osm, osr
     notes = ["look for: points along the line; bent ends mean heavy or light tails"]
     if len(osm) > max_points:
         tails = np.r_[np.arange(100), np.arange(len(osm) - 100, len(osm))]
@@ -679,8 +724,11 @@ def qq_plot(values, title: str, max_points: int = QQ_POINTS) -> go.Figure:
         scatter_class(len(osm))(x=osm, y=osr, mode="markers", name="values", marker=dict(color=PALETTE[0], size=5),
                                 hovertemplate=f"normal quantile: %{{x:.3f}}<br>value: %{{y{HOVER_NUM}}}<extra></extra>"),
         go.Scatter(x=ends, y=intercept + slope * ends, mode="lines", name="reference line",
-                   line=dict(color="black", dash="dash"))],
-        layout=dict(title=_title(esc(title), "; ".join(notes))))
+                   line=dict(color="black", dash="dash")),
+        *_highlight_traces(marks, all_osm, all_osr,
+                           "%{customdata}<br>normal quantile: %{x:.3f}<br>value: %{y" + HOVER_NUM + "}<extra></extra>")],
+        layout=dict(title=_title(esc(title), "; ".join(notes)),
+                    legend=dict(orientation="h", yanchor="top", y=-0.22, x=0)))
     return _axes(fig, "theoretical normal quantile", "ordered values")
 
 
@@ -731,15 +779,16 @@ def match_truth_offsets(result, truth) -> tuple[np.ndarray, pd.DataFrame]:
     return codes, offsets.iloc[pos[codes]].reset_index(drop=True)
 
 
-def truth_blups_plot(result, truth, groups=None) -> go.Figure:
+def truth_blups_plot(result, truth, groups=None, highlight=()) -> go.Figure:
     """True personal offsets (x) against the BLUPs (y), with y = x; an intercept panel and,
     with random slopes, a slope panel. Points below the diagonal's steepness show shrinkage."""
     data = result.data
     codes, off = match_truth_offsets(result, truth)
     missing = data.n_groups - len(codes)
-    keep, note = _selection(data, groups)
+    keep, note = _selection(data, groups, highlight)
     sel = keep[codes]
     codes, off = codes[sel], off[sel]
+    hl_colors = highlight_colors(data, highlight)
     panels = [("intercept", "intercept_offset", 0)] + ([("slope", "slope_offset", 1)] if result.random_slope else [])
     fig = make_subplots(rows=1, cols=len(panels), subplot_titles=[
         f"{name}: r = {np.corrcoef(off[col], np.asarray(result.blups)[codes, j])[0, 1]:.2f}"
@@ -758,6 +807,14 @@ def truth_blups_plot(result, truth, groups=None) -> go.Figure:
                                   legendgroup=str(k), showlegend=p == 1, marker=dict(color=colors[k], size=6),
                                   hovertemplate=f"{esc(r.group)}: %{{customdata}}<br>true: %{{x{HOVER_NUM}}}<br>"
                                                 f"BLUP: %{{y{HOVER_NUM}}}<extra></extra>"), row=1, col=p)
+        for pos in [i for i, c in enumerate(codes) if int(c) in hl_colors]:
+            fig.add_trace(go.Scatter(
+                x=[x[pos]], y=[y[pos]], customdata=[labels[pos]], mode="markers+text", text=[esc(labels[pos])],
+                textposition="top center", name=esc(labels[pos]), legendgroup=f"hl-{codes[pos]}", showlegend=p == 1,
+                marker=dict(color=hl_colors[int(codes[pos])], size=12, line=dict(color="white", width=1.5)),
+                textfont=dict(color=hl_colors[int(codes[pos])]),
+                hovertemplate=f"{esc(r.group)}: %{{customdata}}<br>true: %{{x{HOVER_NUM}}}<br>"
+                              f"BLUP: %{{y{HOVER_NUM}}}<extra></extra>"), row=1, col=p)
         ends = [float(min(x.min(), y.min())), float(max(x.max(), y.max()))] if len(x) else []
         fig.add_trace(go.Scatter(x=ends, y=ends, mode="lines", name="y = x", showlegend=p == 1,
                                  line=dict(color="black", dash="dash")), row=1, col=p)

@@ -1,10 +1,11 @@
-"""Downloads: CSV tables and a self-contained, offline HTML report.
+"""Downloads: CSV tables and an HTML report of the view (tables offline; charts load plotly.js once).
 
 Column names, levels and group labels are user data: everything user-written that
 goes into the HTML passes through ``html.escape``.
 """
 from __future__ import annotations
 
+import dataclasses
 import html
 import math
 from datetime import datetime, timezone
@@ -229,31 +230,65 @@ def _safe_link(url: str) -> str:
 
 
 _CSS = """body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1100px;margin:2em auto;
-padding:0 1em;color:#222}table{border-collapse:collapse;margin:.5em 0 1.5em}th,td{border:1px solid #ccc;
-padding:.25em .6em;text-align:right}thead th{background:#f2f2f2}tbody th{text-align:left;font-weight:normal}
-h1{font-size:1.6em}h2{margin-top:2em;border-bottom:1px solid #ddd}.note{color:#555}"""
+padding:0 1em;color:#222;overflow-wrap:anywhere}table{border-collapse:collapse;margin:.5em 0 1.5em;display:block;
+max-width:100%;overflow-x:auto}th,td{border:1px solid #ccc;padding:.25em .6em;text-align:right;white-space:nowrap}
+thead th{background:#f2f2f2}tbody th{text-align:left;font-weight:normal}td.text{text-align:left;white-space:normal}
+h1{font-size:1.6em}h2{margin-top:2em;border-bottom:1px solid #ddd}.note{color:#555}
+.equation{font-family:Georgia,serif;font-size:1.1em;background:#f7f7f7;padding:.6em;overflow-x:auto}
+.plotly-graph-div{max-width:100%}"""
 
 
-def html_report(result, ols, figures: Mapping[str, go.Figure], settings: Mapping, share_url: str) -> str:
-    """One self-contained HTML page (plotly.js inlined once; works offline)."""
+def setting_text(value) -> str:
+    """A setting as a person writes it: no Python tuples, no None."""
+    if value is None:
+        return "(from the data)"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (tuple, list)):
+        return ", ".join(setting_text(v) for v in value) if value else "(none)"
+    if isinstance(value, float):
+        return f"{value:,.10g}"
+    if dataclasses.is_dataclass(value):
+        return ", ".join(f"{f.name} {setting_text(getattr(value, f.name))}" for f in dataclasses.fields(value))
+    return str(value)
+
+
+def equation_text(result) -> str:
+    """The model with the fixed-effects table's β numbering, as plain text."""
+    d = result.data
+    r = d.roles
+    table = fixed_effects_table(result)
+    terms = [f"{beta}" if term == "Intercept" else f"{beta} · {term}" for beta, term in zip(table["β"], table["term"])]
+    random = f"b0[{r.group}]" + (f" + b1[{r.group}] · {r.time}" if result.random_slope else "")
+    return f"{r.response} = " + " + ".join(terms) + f" + {random} + ε"
+
+
+def html_report(result, ols, figures: Mapping[str, go.Figure], settings: Mapping, share_url: str,
+                comparison=None, tables: Optional[Mapping[str, pd.DataFrame]] = None) -> str:
+    """One HTML page of the view: settings, link, equation, every table (``tables`` adds the
+    page's own, such as the ground truth and the repeat study; ``comparison`` is a
+    ``compare.ModelComparison``) and the interactive charts. plotly.js is loaded once, from its
+    CDN, so the file stays small (about 100 kB; the charts need a connection, the tables do not)."""
     e = html.escape
     d = result.data
     r = d.roles
     title = f"Mixed model: {r.response} over {r.time}" + (f" by {r.category}" if r.category else "") + \
         f", grouped by {r.group}"
-    fe = result.fixed_effects()
     parts = [
         "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{e(title)}</title><style>{_CSS}</style></head><body>",
         f"<h1>{e(title)}</h1>",
         f'<p class="note">Report made {datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}.</p>',
         _safe_link(share_url),
         "<h2>Settings</h2>",
-        table_html(pd.DataFrame({"value": [str(v) for v in settings.values()]},
+        table_html(pd.DataFrame({"value": [setting_text(v) for v in settings.values()]},
                                 index=pd.Index([str(k) for k in settings.keys()], name="setting")),
                    formats={"value": str}),
+        "<h2>The model</h2>",
+        f'<p class="equation">{e(equation_text(result))}</p>',
         "<h2>Fixed effects</h2>",
-        table_html(fe, formats={"p_value": fmt_p}),
+        table_html(fixed_effects_table(result), index=False, formats={"P>|z|": fmt_p}),
         "<h2>Variance components</h2>",
         table_html(variance_components_frame(result), index=False),
         "<h2>Fit statistics</h2>",
@@ -271,12 +306,20 @@ def html_report(result, ols, figures: Mapping[str, go.Figure], settings: Mapping
         parts.append("<p>OLS ignores that rows of one group belong together; its standard errors treat every "
                      "row as independent.</p>")
         parts.append(table_html(comparison_frame(result, ols)))
+    if comparison is not None:
+        table = readable(comparison.table())
+        parts += ["<h2>Model comparison (all fitted by ML)</h2>",
+                  table_html(table, formats={c: fmt_p for c in table.columns if str(c).startswith("p ")}),
+                  f"<p>{e(comparison.reading())}</p>"]
+    for name, frame in (tables or {}).items():
+        parts += [f"<h2>{e(str(name))}</h2>", table_html(frame)]
     if figures:
         parts.append("<h2>Charts</h2>")
         first = True
         for name, fig in figures.items():
             parts.append(f"<h3>{e(str(name))}</h3>")
-            parts.append(fig.to_html(full_html=False, include_plotlyjs=first, config={"displaylogo": False}))
+            parts.append(fig.to_html(full_html=False, include_plotlyjs="cdn" if first else False,
+                                     config={"displaylogo": False, "responsive": True}))
             first = False
     parts.append("</body></html>")
     return "\n".join(parts)

@@ -131,19 +131,24 @@ def shrinkage_section(result, groups, highlight, cached) -> dict:
     return {"Shrinkage": fig}
 
 
-def diagnostics_section(result, cached) -> dict:
+def diagnostics_section(result, highlight, cached) -> dict:
     st.subheader("Diagnostics")
 
     def build():
-        figs = {"Residuals vs fitted": figures.residuals_vs_fitted_plot(result),
-                "QQ plot of residuals": figures.qq_plot(result.residuals, "Normal QQ plot of the residuals"),
+        data = result.data
+        rows = figures.highlight_marks(data, highlight, rows=True)
+        groups = figures.highlight_marks(data, highlight, rows=False)
+        figs = {"Residuals vs fitted": figures.residuals_vs_fitted_plot(result, highlight=highlight),
+                "QQ plot of residuals": figures.qq_plot(result.residuals, "Normal QQ plot of the residuals",
+                                                        highlight=rows),
                 "QQ plot of intercept BLUPs": figures.qq_plot(result.blups[:, 0],
-                                                              "Normal QQ plot of the intercept BLUPs")}
+                                                              "Normal QQ plot of the intercept BLUPs", highlight=groups)}
         if result.random_slope:
-            figs["QQ plot of slope BLUPs"] = figures.qq_plot(result.blups[:, 1], "Normal QQ plot of the slope BLUPs")
+            figs["QQ plot of slope BLUPs"] = figures.qq_plot(result.blups[:, 1], "Normal QQ plot of the slope BLUPs",
+                                                             highlight=groups)
         return figs
 
-    figs = dict(cached("diagnostics", build))
+    figs = dict(cached("diagnostics", build, highlight))
     # Two charts a row: four side by side squeezed each into a strip at 1440 px.
     items = list(figs.items())
     for start in range(0, len(items), 2):
@@ -155,14 +160,16 @@ def diagnostics_section(result, cached) -> dict:
     return figs
 
 
-def truth_section(ws, result, spec, groups, cached) -> dict:
+def truth_section(ws, result, spec, groups, highlight, tables: dict, cached) -> dict:
     st.subheader("Ground truth: the simulation's true values beside the estimates")
-    shared.table(report.truth_display(truth_table(result, ws.truth), result.data.roles))
-    fig = cached("truth", lambda: figures.truth_blups_plot(result, ws.truth, groups=groups), _sample_key(groups))
+    truth = tables["Ground truth"] = report.truth_display(truth_table(result, ws.truth), result.data.roles)
+    shared.table(truth)
+    fig = cached("truth", lambda: figures.truth_blups_plot(result, ws.truth, groups=groups, highlight=highlight),
+                 _sample_key(groups), highlight)
     chart(fig, "truth_blups")
     figs = {"Ground truth: BLUPs": fig}
-    figs.update(repeat_section(ws, result, spec))
-    figs.update(power_section(ws, result, spec))
+    figs.update(repeat_section(ws, result, spec, tables))
+    figs.update(power_section(ws, result, spec, tables))
     return figs
 
 
@@ -194,7 +201,7 @@ def stored_study(name: str, key):
     return stored[1:] if stored and stored[0] == key else None
 
 
-def repeat_section(ws, result, spec) -> dict:
+def repeat_section(ws, result, spec, tables: dict) -> dict:
     st.markdown("**Repeat the experiment**: simulate new data with new seeds, refit, and see how the estimates "
                 "spread around the truth and how often the 95% intervals contain it.")
     with st.container(horizontal=True, vertical_alignment="bottom"):
@@ -215,7 +222,8 @@ def repeat_section(ws, result, spec) -> dict:
     study = pd.DataFrame(rows, columns=COLUMNS)
     if done < total:
         st.warning(f"Stopped after {done:,} of {total:,} repeats; the summary uses those.")
-    shared.table(report.repeat_display(repeat_summary(study), result.data.roles))
+    summary = tables["Repeated experiment"] = report.repeat_display(repeat_summary(study), result.data.roles)
+    shared.table(summary)
     st.caption("Coverage: the share of repeats whose 95% interval contains the truth (about 95% when the "
                "intervals are right), ± its Monte Carlo error. Bias: mean estimate − truth, ± its Monte Carlo error.")
     repeat_fig = repeat_plot(study)
@@ -223,7 +231,7 @@ def repeat_section(ws, result, spec) -> dict:
     return {"Repeated experiment": repeat_fig}
 
 
-def power_section(ws, result, spec) -> dict:
+def power_section(ws, result, spec, tables: dict) -> dict:
     st.markdown(f"**Power from the simulator**: repeat the experiment with different numbers of "
                 f"{md(result.data.roles.group)}s per category and count how often each fixed effect is significant "
                 f"(p < {ALPHA:g}, the table's z test). The settings are part of the link.")
@@ -258,6 +266,7 @@ def power_section(ws, result, spec) -> dict:
     chart(fig, "power_curve")
     wide = table.pivot(index="term", columns="persons", values="power").loc[list(dict.fromkeys(table["term"]))]
     wide.columns = [f"{c} per category" for c in wide.columns]
+    tables["Power (share of significant repeats)"] = wide
     shared.table(wide, number_format="{:.0%}")
     return {"Power curve": fig}
 
@@ -273,7 +282,7 @@ def _sizes(text: str) -> tuple:
     return shared.settings()["power_persons"]
 
 
-def exports(ws, result, ols, figs) -> None:
+def exports(ws, result, ols, figs, tables: dict) -> None:
     st.subheader("Downloads")
     values = shared.settings()
     url = st.session_state.get("share_url", "")
@@ -283,13 +292,22 @@ def exports(ws, result, ols, figs) -> None:
              ("Variance components (CSV)", lambda: report.variance_components_csv(result),
               "variance_components.csv", "text/csv"),
              ("BLUPs with SEs (CSV)", lambda: report.blups_csv(result), "blups.csv", "text/csv"),
-             ("Report of this view (HTML)", lambda: report.html_report(result, ols, figs, values, url),
+             ("Report of this view (HTML)", lambda: report.html_report(result, ols, figs, values, url,
+                                                                      comparison(ws, result), tables),
               "mixed_model_report.html", "text/html")]
     for column, (label, build, name, mime) in zip(st.columns(len(files)), files):
         # on_click="ignore": no rerun, so a second click right after the first is not lost.
         column.download_button(label, build, name, mime, key=f"download_{name}", on_click="ignore")
     st.caption("Every chart also has plotly's camera button for a PNG.")
     shared.code_panel(ws, result)
+
+
+def comparison(ws, result):
+    """The Model page's comparison of OLS, random intercept and random slope (cached), for the report."""
+    try:
+        return shared.compared(ws.data_key, shared.data_spec(result.spec).with_(random_slope=False), ws.frame)
+    except UserInputError:
+        return None
 
 
 def main() -> None:
@@ -315,14 +333,14 @@ def main() -> None:
                 f"draw {len(groups):,} of them ({md(groups.description)}); the caterpillar plot shows the "
                 f"{EXTREMES} lowest and highest and the highlighted ones. Every fit uses all the data.")
     cached = figure_cache(ws, spec)
-    figs = {}
+    figs, tables = {}, {}
     figs.update(lines_section(result, ols, groups, highlight, cached))
     figs.update(blups_section(result, highlight, cached))
     figs.update(shrinkage_section(result, groups, highlight, cached))
-    figs.update(diagnostics_section(result, cached))
+    figs.update(diagnostics_section(result, highlight, cached))
     if ws.truth is not None:
-        figs.update(truth_section(ws, result, spec, groups, cached))
-    exports(ws, result, ols, figs)
+        figs.update(truth_section(ws, result, spec, groups, highlight, tables, cached))
+    exports(ws, result, ols, figs, tables)
 
 
 shared.require_frame()

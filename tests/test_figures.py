@@ -227,7 +227,7 @@ def test_caterpillar_points_are_the_blups_with_1_96_se(rs, which, col):
     order = list(fig.layout.yaxis.categoryarray)
     values = rs.blups[[idx[c] for c in order], col]
     assert np.all(np.diff(values) >= 0)
-    assert fig.data[-1].name == "highlighted" and list(fig.data[-1].customdata) == ["P010"]
+    assert fig.data[-1].name == "P010" and list(fig.data[-1].customdata) == ["P010"]
 
 
 def test_caterpillar_extremes(big):
@@ -427,3 +427,52 @@ def test_large_diagnostics_draw_a_stated_share_and_keep_the_extremes():
     # The binned means summarise every row, not only the drawn ones.
     binned = [t for t in fig.data if t.name == "mean residual (binned)"][0]
     assert abs(np.mean(binned.y)) < 200
+
+
+# ------------------------------------------------------------------ highlighting (every chart)
+
+def _same_category_pair(result):
+    data = result.data
+    first = data.category_index[data.group_index == 0][0]
+    codes = [g for g in range(data.n_groups) if data.category_index[data.group_index == g][0] == first][:2]
+    return [data.group_labels[c] for c in codes]
+
+
+def test_two_highlighted_persons_of_one_category_get_their_own_colours(rs):
+    pair = _same_category_pair(rs)
+    colours = F.highlight_colors(rs.data, pair)
+    assert len(set(colours.values())) == 2
+    assert not set(colours.values()) & set(F.category_colors(rs.data).values())
+    lines = {t.name: t.line.color for t in F.person_lines_plot(rs, highlight=pair).data if t.mode == "lines"}
+    assert lines[pair[0]] != lines[pair[1]]
+    arrows = {t.name for t in F.shrinkage_plot(rs, highlight=pair).data}
+    assert set(pair) <= arrows
+
+
+def test_caterpillar_marks_of_highlighted_persons_are_labelled(rs):
+    pair = _same_category_pair(rs)
+    fig = F.caterpillar_plot(rs, "intercept", highlight=pair)
+    marks = [t for t in fig.data if t.name in pair]
+    assert len(marks) == 2 and all(t.mode == "markers+text" for t in marks)
+    assert [t.text[0] for t in marks] == [f"<b>{t.name}</b>" for t in marks]
+    code = rs.data.group_labels.index(pair[0])
+    mark = next(t for t in marks if t.name == pair[0])
+    assert mark.x[0] == pytest.approx(rs.blups[code, 0])
+
+
+def test_diagnostics_and_truth_charts_honour_the_highlight(rs, chapter_sim):
+    person = _same_category_pair(rs)[0]
+    code = rs.data.group_labels.index(person)
+    rows = np.flatnonzero(rs.data.group_index == code)
+    resid = F.residuals_vs_fitted_plot(rs, highlight=[person])
+    mark = next(t for t in resid.data if t.name == person)
+    np.testing.assert_allclose(np.sort(mark.y), np.sort(np.asarray(rs.residuals)[rows]))
+    qq = F.qq_plot(rs.blups[:, 0], "QQ", highlight=F.highlight_marks(rs.data, [person], rows=False))
+    mark = next(t for t in qq.data if t.name == person)
+    assert mark.y[0] == pytest.approx(rs.blups[code, 0])
+    assert mark.x[0] == pytest.approx(stats.norm.ppf((np.argsort(np.argsort(rs.blups[:, 0]))[code] + 1 - 0.5) /
+                                                     rs.n_groups), abs=0.05)
+    res = fit(chapter_sim.data, random_slope=True)
+    truth = F.truth_blups_plot(res, chapter_sim.truth, highlight=[person])
+    marks = [t for t in truth.data if t.name == person]
+    assert len(marks) == 2 and marks[0].y[0] == pytest.approx(res.blups[res.data.group_labels.index(person), 0])

@@ -71,8 +71,13 @@ def report(rs):
     res, ols = rs
     figs = {"Data": F.data_plot(res.data), "Lines": F.category_lines_plot(res, ols),
             "Caterpillar": F.caterpillar_plot(res)}
-    settings = {"response": "income", "random slope": True, "method": "REML"}
-    return html_report(res, ols, figs, settings, "https://example.org/app?data=chapter&slope=1")
+    settings = {"response": "income", "random slope": True, "method": "REML", "category": None,
+                "categories": ("Juggling", "Magic"), "baseline": (25000.0, 20000.5)}
+    from mixed_core.compare import compare_models
+    extra = {"Ground truth": pd.DataFrame({"Truth": [1.5]}, index=pd.Index(["Intercept"], name="parameter")),
+             "Repeated experiment": pd.DataFrame({"Coverage of 95% CIs": ["95% ± 3%"]}, index=["Intercept"])}
+    return html_report(res, ols, figs, settings, "https://example.org/app?data=chapter&slope=1",
+                       compare_models(res.data), extra)
 
 
 def test_html_report_carries_the_tables(rs, report):
@@ -88,17 +93,29 @@ def test_html_report_carries_the_tables(rs, report):
     for term in res.term_names:
         assert f"<th>{term}</th>" in report
     assert '<a href="https://example.org/app?data=chapter&amp;slope=1">' in report
-    assert "<th>random slope</th><td>True</td>" in report
-    for name in ("Fixed effects", "Variance components", "Fit statistics", "Mixed model vs OLS", "Charts"):
+    # Settings as people write them: no Python tuples, no None.
+    assert "<th>random slope</th><td>yes</td>" in report
+    assert "<th>categories</th><td>Juggling, Magic</td>" in report
+    assert "<th>baseline</th><td>25,000, 20,000.5</td>" in report
+    assert "<th>category</th><td>(from the data)</td>" in report
+    assert "None" not in report.split("<h2>Charts</h2>")[0] and "('" not in report
+    for name in ("The model", "Fixed effects", "Variance components", "Fit statistics", "Mixed model vs OLS",
+                 "Model comparison (all fitted by ML)", "Ground truth", "Repeated experiment", "Charts"):
         assert f"<h2>{name}</h2>" in report
+    # The equation and the table share one numbering.
+    assert "income = β0 + β1 · years_after_grad + β2 · major[T.Magic]" in report
+    assert "<td>β1</td><td>years_after_grad</td>" in report
+    assert "<th>Log-likelihood</th>" in report and "n_params" not in report
+    assert "<td>95% ± 3%</td>" in report
 
 
-def test_html_report_is_self_contained(report):
+def test_html_report_is_small_and_loads_plotly_once(report):
     assert report.startswith("<!DOCTYPE html>") and report.rstrip().endswith("</html>")
-    assert report.count("plotly.js v") == 1          # the library inlined once
+    assert len(report.encode()) < 300_000               # was 5 MB with plotly.js inlined
+    scripts = re.findall(r"<script[^>]+src=\"([^\"]+)\"", report)
+    assert len(scripts) == 1 and re.match(r"https://cdn\.plot\.ly/plotly-[0-9.]+\.min\.js", scripts[0])
     assert report.count("Plotly.newPlot") == 3       # three charts
-    assert not re.search(r"<script[^>]+src=", report)  # nothing fetched
-    assert not re.search(r"<link[^>]+href=", report)
+    assert "overflow-x:auto" in report and "max-width:100%" in report   # wide tables scroll, never overflow
 
 
 def test_html_report_escapes_user_text(income_frame):
@@ -119,4 +136,4 @@ def test_html_report_escapes_user_text(income_frame):
 def test_html_report_without_ols_or_figures(rs):
     res, _ = rs
     out = html_report(res, None, {}, {}, "")
-    assert "No OLS fit was made." in out and "plotly.js v" not in out
+    assert "No OLS fit was made." in out and "cdn.plot.ly" not in out
