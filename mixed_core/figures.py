@@ -33,8 +33,8 @@ PALETTE = ("#4E79A7", "#F28E2B", "#E15759", "#76B7B2", "#59A14F",
 NO_CATEGORY = "(all)"
 MAX_TICK_LABELS = 60
 # Highlighted persons: each their own colour (in the order they were chosen), unlike any category's.
-HIGHLIGHT_PALETTE = ("#111111", "#D81B60", "#1E88E5", "#8E24AA", "#00897B", "#F4511E", "#6D4C41", "#3949AB",
-                     "#C0CA33", "#00ACC1")
+HIGHLIGHT_PALETTE = ("#D81B60", "#1E88E5", "#8E24AA", "#00897B", "#F4511E", "#6D4C41", "#3949AB", "#C0CA33",
+                     "#00ACC1", "#5E35B1")
 HOVER_NUM = ":,.6~g"
 
 
@@ -683,8 +683,10 @@ def residuals_vs_fitted_plot(result, max_points: int = DIAGNOSTIC_POINTS, highli
     traces += _highlight_traces(highlight_marks(data, highlight, rows=True), fitted, resid, hover)
     fig = go.Figure(data=traces, layout=dict(
         title=_title(f"Residuals vs fitted values of {esc(r.response)}",
-                     note + "look for: no funnel (spread growing with the fitted value), no curve in the binned means"),
-        legend_title_text=_legend_title(data)))
+                     note + "look for: no funnel (spread growing with the fitted value),<br>"
+                            "no curve in the binned means"),
+        legend_title_text=_legend_title(data), legend=dict(orientation="h", yanchor="top", y=-0.22, x=0),
+        margin=dict(t=100)))
     fig.add_hline(y=0, line=dict(color="grey", dash="dash"))
     return _axes(fig, f"fitted {r.response} (with BLUPs)", "residual")
 

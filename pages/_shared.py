@@ -46,6 +46,13 @@ def settings() -> dict:
     return st.session_state["settings"]
 
 
+def rerun() -> None:
+    """``st.rerun()`` for a page that changed settings: the address is written first, because a
+    rerun starts from the address the run had (else the change would look like a Back)."""
+    publish(urlstate.encode(settings()))
+    st.rerun()
+
+
 def publish(query: dict) -> None:
     """Write the settings to the address bar. Streamlit adds a history entry when the address
     changes, so each deliberate change of a setting is one step back."""

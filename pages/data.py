@@ -60,7 +60,7 @@ def upload_controls() -> None:
     if upload is not None and st.session_state.get("upload_seen") != (upload.name, upload.size, upload.file_id):
         st.session_state["upload_seen"] = (upload.name, upload.size, upload.file_id)
         shared.read_upload(upload.name, upload.getvalue())
-        st.rerun()  # the frame loads the new data before the page draws
+        shared.rerun()  # the frame loads the new data before the page draws
     if st.session_state.get("upload_error"):
         st.error(st.session_state["upload_error"], icon="⚠️")
         if st.session_state.get("upload"):

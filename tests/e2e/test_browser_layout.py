@@ -61,9 +61,10 @@ CUT_JS = """(sel) => {
   const main = document.querySelector('[data-testid="stMain"]').getBoundingClientRect();
   const out = [];
   for (const e of document.querySelectorAll(sel)) {
-    const r = e.getBoundingClientRect();
+    const math = e.classList.contains('katex-display');   // KaTeX's box: its formula's extent counts
+    const r = (math ? e.querySelector('.katex-html') || e : e).getBoundingClientRect();
     if (r.width === 0) continue;
-    if (e.scrollWidth > e.clientWidth + 1 || r.right > Math.min(main.right, window.innerWidth) + 1)
+    if ((!math && e.scrollWidth > e.clientWidth + 1) || r.right > Math.min(main.right, window.innerWidth) + 1)
       out.push(e.innerText.slice(0, 40));
   }
   return out;
@@ -117,7 +118,7 @@ def test_explore_at_both_sizes_diagnostics_repeat_study_and_power(server, browse
             widths = pg.evaluate("""() => {
               const main = document.querySelector('[data-testid="stMain"]').getBoundingClientRect().width;
               return [...document.querySelectorAll('[data-testid="stPlotlyChart"]')]
-                .filter(c => c.innerText.includes('QQ plot') || c.innerText.includes('Residuals vs fitted'))
+                .filter(c => c.textContent.includes('QQ plot') || c.textContent.includes('Residuals vs fitted'))
                 .map(c => c.getBoundingClientRect().width / main); }""")
             assert len(widths) == 4 and min(widths) > 0.4, widths
             shot(pg, f"explore_diagnostics_{size}.png", diag)
