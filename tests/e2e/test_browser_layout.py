@@ -115,11 +115,12 @@ def test_explore_at_both_sizes_diagnostics_repeat_study_and_power(server, browse
             diag = pg.get_by_text("Diagnostics", exact=True).first
             diag.evaluate("e => e.scrollIntoView({block: 'start'})")
             pg.wait_for_timeout(600)
-            widths = pg.evaluate("""() => {
+            widths = pg.wait_for_function("""() => {
               const main = document.querySelector('[data-testid="stMain"]').getBoundingClientRect().width;
-              return [...document.querySelectorAll('[data-testid="stPlotlyChart"]')]
+              const w = [...document.querySelectorAll('[data-testid="stPlotlyChart"]')]
                 .filter(c => c.textContent.includes('QQ plot') || c.textContent.includes('Residuals vs fitted'))
-                .map(c => c.getBoundingClientRect().width / main); }""")
+                .map(c => c.getBoundingClientRect().width / main);
+              return w.length === 4 ? w : null; }""").json_value()
             assert len(widths) == 4 and min(widths) > 0.4, widths
             shot(pg, f"explore_diagnostics_{size}.png", diag)
 
