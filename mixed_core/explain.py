@@ -45,35 +45,79 @@ def _and_join(items: list, word: str = "and") -> str:
 
 # ------------------------------------------------------------------ the model in words and symbols
 
-def model_in_words(model: Union[MixedResult, ModelData], random_slope: Optional[bool] = None) -> str:
-    """The model as a Markdown sentence. ``model`` is a fit, or prepared data plus ``random_slope``."""
+def model_in_words(model: Union[MixedResult, ModelData], random_slope: Optional[bool] = None,
+                   correlated: bool = True) -> str:
+    """The model as a Markdown sentence. ``model`` is a fit, or prepared data plus ``random_slope``
+    (and ``correlated``)."""
     if isinstance(model, MixedResult):
-        data, random_slope = model.data, model.random_slope
+        data, random_slope, correlated = model.data, model.random_slope, model.correlated
     else:
         data = model
         if random_slope is None:
             raise TypeError("model_in_words(data, random_slope): say whether the model has a random slope")
     r = data.roles
-    text = f"**{md(r.response)}** is modelled as a straight line in **{md(r.time)}**"
+    shape = "a straight line" if data.time_degree == 1 else "a curve (quadratic)"
+    text = f"**{md(r.response)}** is modelled as {shape} in **{md(r.time)}**"
+    if data.time_centre != 0:
+        text += f" (counted from {md(r.time)} = {md(f'{data.time_centre:g}')}, where the intercept is)"
+    what = "intercept and of slope" if data.time_degree == 1 else "intercept, slope and curvature"
     if data.levels:
         others = _and_join([md(level) for level in data.levels[1:]])
         text += (f" for each **{md(r.category)}** ({md(data.reference)} is the reference level: its line is the "
                  f"baseline, and {others} {'gets' if len(data.levels) == 2 else 'each get'} a shift of "
-                 "intercept and of slope)")
+                 f"{what})")
     else:
         text += ", the same line for everyone on average"
-    shift = "of the intercept and of the slope" if random_slope else "of the intercept"
+    if data.covariates:
+        text += ", adjusted for " + _and_join([_covariate_words(data, c) for c in data.covariates])
+    if random_slope:
+        shift = ("of the intercept and of the slope" if correlated else
+                 "of the intercept and, independently of it, of the slope")
+    else:
+        shift = "of the intercept"
     return text + f", plus a personal shift {shift} for every **{md(r.group)}**, plus noise."
 
 
-def chapter_term_order(data: ModelData) -> list[int]:
-    """Indices into ``data.term_names`` in the chapter's order: intercept, time, category
-    dummies, interactions (the fixed-effects table keeps statsmodels' order)."""
+def _covariate_words(data: ModelData, cov) -> str:
+    time = md(data.roles.time)
+    if cov.kind == "numeric":
+        words = f"**{md(cov.name)}** (a slope per unit" + (
+            f", centred at its mean {md(f'{cov.mean:.4g}')}" if cov.centred else "") + ")"
+    else:
+        words = f"**{md(cov.name)}** (shifts from its reference level {md(cov.reference)})"
+    if cov.by_time:
+        words += f" whose effect changes with {time}"
+    return words
+
+
+def _term_rank(data: ModelData, j: int) -> tuple:
+    """Sort key of column ``j`` in the chapter's order: intercept, time (and time squared), category
+    dummies, covariates, time x category, time x covariates."""
+    parts = data.term_parts[j] if data.term_parts else None
+    if parts is None:
+        return (j,)
     r = data.roles
-    names = list(data.term_names)
-    dummies = [f"{r.category}[T.{level}]" for level in data.levels[1:]]
-    interactions = [f"{r.time}:{d}" for d in dummies]
-    return [0, names.index(r.time, 1)] + [names.index(n) for n in dummies + interactions]
+    names = [c.name for c in data.covariates]
+    time_power = sum(p for v, lev, p in parts if v == r.time and lev is None)
+    has_cat = any(v == r.category and lev is not None for v, lev, p in parts)
+    covs = [names.index(v) for v, lev, p in parts if v in names]
+    if not parts:
+        return (0, 0, 0, j)
+    if time_power and not has_cat and not covs:
+        return (1, time_power, 0, j)
+    if has_cat and not time_power:
+        return (2, 0, 0, j)
+    if covs and not time_power:
+        return (3, covs[0], 0, j)
+    if has_cat:
+        return (4, time_power, 0, j)
+    return (5, covs[0] if covs else 0, time_power, j)
+
+
+def chapter_term_order(data: ModelData) -> list[int]:
+    """Indices into ``data.term_names`` in the chapter's order: intercept, time (time squared),
+    category dummies, covariates, interactions (the fixed-effects table keeps statsmodels' order)."""
+    return sorted(range(len(data.term_names)), key=lambda j: _term_rank(data, j))
 
 
 def design_column_labels(data: ModelData) -> list[tuple[str, str]]:
@@ -85,24 +129,55 @@ def _dummy_name(data: ModelData, level: str) -> str:
     return tex(f"{data.roles.category}_{level}")
 
 
-def model_notation(data: ModelData, random_slope: bool) -> str:
-    """LaTeX for ``st.latex``: the chapter's equation with the real dummy names, plus the random part."""
+def _time_tex(data: ModelData) -> str:
+    t = tex(data.roles.time)
+    if data.time_centre == 0:
+        return t
+    c = data.time_centre
+    return rf"({t} - {c:g})" if c > 0 else rf"({t} + {-c:g})"
+
+
+def _factor_tex(data: ModelData, variable: str, level, power: int) -> str:
     r = data.roles
-    y, t = tex(r.response), tex(r.time)
-    lines = [rf"{y} &= \beta_0 + \beta_1 \cdot {t}"]
-    k = 2
-    if data.levels:
-        dummies = [_dummy_name(data, level) for level in data.levels[1:]]
-        shifts = [rf"\beta_{{{k + i}}} \cdot {d}" for i, d in enumerate(dummies)]
-        k += len(dummies)
-        slopes = [rf"\beta_{{{k + i}}} \cdot ({t} \cdot {d})" for i, d in enumerate(dummies)]
-        # A few terms per line so that many levels still fit the page.
-        lines += [r"&+ " + " + ".join(shifts[i:i + 3]) for i in range(0, len(shifts), 3)]
-        lines += [r"&+ " + " + ".join(slopes[i:i + 2]) for i in range(0, len(slopes), 2)]
+    if variable == r.time and level is None:
+        t = _time_tex(data)
+        return t if power == 1 else rf"{t}^{{{power}}}"
+    if level is not None:
+        return tex(f"{variable}_{level}")
+    cov = data.covariate(variable)
+    base = tex(variable)
+    if cov is not None and cov.centred:
+        base = rf"({base} - {cov.mean:.4g})"
+    return base if power == 1 else rf"{base}^{{{power}}}"
+
+
+def model_notation(data: ModelData, random_slope: bool, correlated: bool = True) -> str:
+    """LaTeX for ``st.latex``: the chapter's equation with the real dummy names, plus the random
+    part. The betas are numbered in ``chapter_term_order``, as in ``design_column_labels``."""
+    r = data.roles
+    y, t = tex(r.response), _time_tex(data)
+    order = chapter_term_order(data)
+    terms = []
+    for k, j in enumerate(order[1:], start=1):
+        factors = [_factor_tex(data, *part) for part in data.term_parts[j]]
+        body = factors[0] if len(factors) == 1 else "(" + r" \cdot ".join(factors) + ")"
+        beta = rf"\beta_{k}" if k < 2 else rf"\beta_{{{k}}}"
+        terms.append(rf"{beta} \cdot {body}")
+    # The chapter's layout: time on the first line, then a few terms per line so that many levels
+    # still fit the page (interactions two a line).
+    first = 1 + (1 if data.time_degree == 1 else 2)
+    lines = [rf"{y} &= \beta_0 + " + " + ".join(terms[:first - 1])]
+    rest = terms[first - 1:]
+    simple = [x for x in rest if x.count(r"\cdot") == 1]   # a single factor (dummy, covariate)
+    products = [x for x in rest if x not in simple]
+    lines += [r"&+ " + " + ".join(simple[i:i + 3]) for i in range(0, len(simple), 3)]
+    lines += [r"&+ " + " + ".join(products[i:i + 2]) for i in range(0, len(products), 2)]
     random_part = r"b_{0i}" + (rf" + b_{{1i}} \cdot {t}" if random_slope else "")
     lines.append(rf"&+ {random_part} + \varepsilon")
-    if random_slope:
+    if random_slope and correlated:
         law = r"b_i = (b_{0i}, b_{1i}) \sim N(0, \Sigma)"
+    elif random_slope:
+        law = r"b_{0i} \sim N(0, \tau_0^2), \ b_{1i} \sim N(0, \tau_1^2) \text{ independent}"
     else:
         law = r"b_{0i} \sim N(0, \tau^2)"
     lines.append(rf"& {law}, \quad \varepsilon \sim N(0, \sigma^2), \quad i = 1, \dots, {data.n_groups}"
@@ -122,12 +197,15 @@ def toggle_examples(data: ModelData, n_per_level: int = 2) -> pd.DataFrame:
         positions = [rows[i] for i in range(n_per_level) for rows in firsts if i < len(rows)]
     else:
         positions = list(range(min(n_per_level, data.n_obs)))
-    table = pd.DataFrame({r.time: data.time[positions]}, index=data.frame.index[positions])
+    table = pd.DataFrame({r.time: data.time_axis[positions]}, index=data.frame.index[positions])
     if data.levels:
         codes = data.category_index[positions]
         table[r.category] = [data.levels[c] for c in codes]
         table["Dummy variables"] = [
             "(" + ", ".join("1" if c == k else "0" for k in range(1, len(data.levels))) + ")" for c in codes]
+    for cov in data.covariates:
+        if cov.name not in table.columns:
+            table[cov.name] = data.frame[cov.name].to_numpy()[positions]
     table[r.response] = data.y[positions]
     return _integers_where_whole(table)
 
@@ -135,10 +213,24 @@ def toggle_examples(data: ModelData, n_per_level: int = 2) -> pd.DataFrame:
 def toggle_caption(data: ModelData) -> str:
     """What the 'Dummy variables' column holds, in Markdown."""
     if not data.levels:
-        return f"There is no category, so the design has only the intercept and **{md(data.roles.time)}**."
-    names = ", ".join(md(f"{data.roles.category}_{level}") for level in data.levels[1:])
-    return (f"Dummy variables are ({names}): each is 1 for rows of its {md(data.roles.category)} and 0 "
-            f"otherwise, so the reference level {md(data.reference)} has all zeros.")
+        text = f"There is no category, so the design has only the intercept and **{md(data.roles.time)}**"
+        text += " and the covariates." if data.covariates else "."
+    else:
+        names = ", ".join(md(f"{data.roles.category}_{level}") for level in data.levels[1:])
+        text = (f"Dummy variables are ({names}): each is 1 for rows of its {md(data.roles.category)} and 0 "
+                f"otherwise, so the reference level {md(data.reference)} has all zeros.")
+    extra = []
+    categorical = [c for c in data.covariates if c.kind == "categorical"]
+    if categorical:
+        extra.append("Categorical covariates get dummy variables the same way (" + "; ".join(
+            f"{md(c.name)}: reference {md(c.reference)}" for c in categorical) + ").")
+    if data.time_centre != 0:
+        extra.append(f"X holds {md(data.roles.time)} minus {md(f'{data.time_centre:g}')}.")
+    centred = [c for c in data.covariates if c.centred]
+    if centred:
+        extra.append("Centred covariates enter minus their mean (" + "; ".join(
+            f"{md(c.name)}: {md(f'{c.mean:.4g}')}" for c in centred) + ").")
+    return " ".join([text] + extra)
 
 
 def design_rows(data: ModelData, rows) -> pd.DataFrame:

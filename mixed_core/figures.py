@@ -22,7 +22,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .design import ModelData, line_contrasts
+from .design import ModelData, covariate_setting_label, curve_contrasts
 from .result import Z95
 from .shrinkage import KIND_OWN, group_stats, row_category, shrinkage_table
 
@@ -235,7 +235,7 @@ def data_plot(data: ModelData, groups=None) -> go.Figure:
         if not len(pos):
             continue
         traces.append(cls(
-            x=_take(data.time, pos), y=_take(data.y, pos), customdata=_take(row_labels, pos),
+            x=_take(data.time_axis, pos), y=_take(data.y, pos), customdata=_take(row_labels, pos),
             mode="lines+markers", name=_level_name(data, k), legendgroup=str(k),
             line=dict(color=rgba(colors[k], 0.45), width=1), marker=dict(color=colors[k], size=6),
             hovertemplate=_hover(data)))
@@ -270,8 +270,9 @@ def _level_time_ranges(data: ModelData) -> list[tuple[float, float]]:
     cat = row_category(data)
     out = []
     for k in range(len(levels_of(data))):
-        t = data.time[cat == k]
-        out.append((float(t.min()), float(t.max())) if len(t) else (float(data.time.min()), float(data.time.max())))
+        t = data.time_axis[cat == k]
+        out.append((float(t.min()), float(t.max())) if len(t) else
+                   (float(data.time_axis.min()), float(data.time_axis.max())))
     return out
 
 
@@ -285,17 +286,20 @@ def category_lines_plot(result, ols=None, show_ols: bool = True, groups=None) ->
     colors = _level_colors(data)
     cls = scatter_class(int(rows.sum()))
     labels = _labels(data)
-    ci, cs = line_contrasts(data)
     beta, cov = result.fe_estimate, result.fe_cov_for_lines()
+    centre = data.time_centre
     traces = []
     for k, (lo, hi) in enumerate(_level_time_ranges(data)):
         sel = np.flatnonzero(rows & (cat == k))
         traces.append(cls(
-            x=data.time[sel], y=data.y[sel], customdata=labels[data.group_index[sel]], mode="markers",
+            x=data.time_axis[sel], y=data.y[sel], customdata=labels[data.group_index[sel]], mode="markers",
             name=_level_name(data, k), legendgroup=str(k), marker=dict(color=rgba(colors[k], 0.35), size=6),
             hovertemplate=_hover(data)))
-        grid = time_grid(lo, hi)
-        fit, se = line_band(beta, cov, ci[k], cs[k], grid)
+        # The grid reaches the point where the intercept lives (time = centre); a quadratic time
+        # makes each "line" a curve: the rows of X at each time give its mean and SE.
+        grid = time_grid(lo - centre, hi - centre) + centre
+        C = curve_contrasts(data, grid - centre)[k]
+        fit, se = C @ beta, np.sqrt(np.einsum("ij,jk,ik->i", C, cov, C))
         traces.append(go.Scatter(
             x=np.r_[grid, grid[::-1]], y=np.r_[fit + Z95 * se, (fit - Z95 * se)[::-1]], fill="toself",
             fillcolor=rgba(colors[k], 0.2), line=dict(width=0), hoverinfo="skip", legendgroup=str(k),
@@ -307,13 +311,14 @@ def category_lines_plot(result, ols=None, show_ols: bool = True, groups=None) ->
                           f"%{{y{HOVER_NUM}}} ± %{{customdata{HOVER_NUM}}} (95% CI)<extra>%{{fullData.name}}</extra>",
             customdata=Z95 * se))
         if ols is not None and show_ols:
-            ofit, _ = line_band(ols.fe_estimate, ols.fe_cov, ci[k], cs[k], grid)
+            ofit = C @ ols.fe_estimate
             traces.append(go.Scatter(
                 x=grid, y=ofit, mode="lines", line=dict(color=colors[k], width=2, dash="dash"),
                 legendgroup=str(k), name=_level_name(data, k, "OLS: ")))
     r = data.roles
     main = (f"Population lines of {esc(r.response)}" + (f" by {esc(r.category)}" if r.category else "")
-            + " with 95% confidence bands" + (" (dashed: OLS)" if ols is not None and show_ols else ""))
+            + " with 95% confidence bands" + (" (dashed: OLS)" if ols is not None and show_ols else "")
+            + (f"<br><sup>at {esc(covariate_setting_label(data))}</sup>" if data.covariates else ""))
     fig = go.Figure(data=traces, layout=dict(title=_title(main, note), legend_title_text=_legend_title(data)))
     return _axes(fig, r.time, r.response)
 
@@ -344,9 +349,9 @@ def person_lines_plot(result, groups=None, highlight=()) -> go.Figure:
         common = dict(legendgroup=group, customdata=_take(row_labels, pos))
         return [
             # Lines do not take the hover: a click must land on a marker to select a person.
-            cls(x=_take(data.time, pos), y=_take(fitted, pos), mode="lines", name=name, showlegend=showlegend,
+            cls(x=_take(data.time_axis, pos), y=_take(fitted, pos), mode="lines", name=name, showlegend=showlegend,
                 line=dict(color=rgba(colour, alpha), width=width), hoverinfo="skip", **common),
-            cls(x=_take(data.time, pos), y=_take(data.y, pos), mode="markers", name=name, showlegend=False,
+            cls(x=_take(data.time_axis, pos), y=_take(data.y, pos), mode="markers", name=name, showlegend=False,
                 marker=dict(color=rgba(colour, alpha), size=size), hovertemplate=_hover(data), **common)]
 
     for k in range(len(levels_of(data))):

@@ -79,16 +79,20 @@ def shrinkage_table(result) -> pd.DataFrame:
         category's: the no-pooling estimate a random-intercept model shrinks,
       ``partial_intercept``, ``partial_slope``  partial pooling: the category's fixed effects + BLUP
         (the slope BLUP only with random slopes),
-      ``pooled_intercept``, ``pooled_slope``  complete pooling: the category's population line.
+      ``pooled_intercept``, ``pooled_slope``  complete pooling: the population line of the group's category at its own covariate values.
     """
     data = result.data
     g, t, y = data.group_index, data.time, data.y
     G = data.n_groups
     st = group_stats(data)
-    lines = result.lines()
-    lvl_int = lines["intercept"].to_numpy(float)
-    lvl_slope = lines["slope"].to_numpy(float)
-    cat = row_category(data)
+    # Each group's population line: its category's, at the group's own covariate values (and, with
+    # a quadratic time, the population curvature taken out of the response before the own fits).
+    population = result.group_lines()
+    pooled_i = population["intercept"].to_numpy(float)
+    pooled_s = population["slope"].to_numpy(float)
+    curvature = population["curvature"].to_numpy(float)
+    if np.any(curvature != 0):
+        y = y - curvature[g] * t * t
 
     n = st.n_obs.astype(float)
     tbar = np.bincount(g, t, G) / n
@@ -99,12 +103,10 @@ def shrinkage_table(result) -> pd.DataFrame:
     own_line = st.n_times >= 2
     with np.errstate(divide="ignore", invalid="ignore"):
         own_slope = np.where(own_line, sxy / sxx, np.nan)
-    own_icpt_cat = np.bincount(g, y - lvl_slope[cat] * t, G) / n
+    own_icpt_cat = np.bincount(g, y - pooled_s[g] * t, G) / n
     own_icpt = np.where(own_line, ybar - own_slope * tbar, own_icpt_cat)
 
     kind = np.where(own_line, KIND_OWN, np.where(st.n_obs == 1, KIND_ONE_POINT, KIND_ONE_TIME))
-    pooled_i = lvl_int[st.category]
-    pooled_s = lvl_slope[st.category]
     blups = np.asarray(result.blups)
     partial_i = pooled_i + blups[:, 0]
     partial_s = pooled_s + (blups[:, 1] if result.random_slope else 0.0)

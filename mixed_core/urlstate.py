@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 
 from .examples import EXAMPLES
 from .simulate import SimulationParams
-from .spec import ColumnRoles, ModelSpec
+from .spec import ColumnRoles, Covariate, ModelSpec
 
 NO_CATEGORY = "(none)"  # the category role left empty on purpose (not "guess one")
 PAGES = ("data", "model", "explore")
@@ -23,7 +23,7 @@ PAGES = ("data", "model", "explore")
 @dataclass(frozen=True)
 class Field:
     name: str
-    kind: str            # choice, bool, int, float, floats, names, text
+    kind: str            # choice, bool, int, float, floats, names, text, covariates
     default: Any
     choices: tuple = ()
     minimum: Optional[float] = None
@@ -51,6 +51,10 @@ FIELDS = (
     Field("category", "text", None),
     Field("reference", "text", None),
     Field("random_slope", "bool", False),
+    Field("uncorrelated", "bool", False),
+    Field("covariates", "covariates", ()),
+    Field("time_centre", "float", None),
+    Field("time_degree", "choice", "1", ("1", "2")),
     Field("method", "choice", "reml", ("reml", "ml")),
     Field("engine", "choice", "fast", ("fast", "statsmodels")),
     Field("show_ols", "bool", True),
@@ -69,7 +73,65 @@ def format_number(value: float) -> str:
     return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
 
 
+# ------------------------------------------------------------------ covariates in one parameter
+# ``covariates=Evit:c:Evit000;Start:tm``: items separated by ';', each ``name[:flags[:reference]]``.
+# Flags: n numeric, c categorical (neither: decided from the data), t also by time, m centred at
+# its mean. Names and references are percent-escaped where they hold '%', ':' or ';'.
+COVARIATE_FLAGS = "nctm"
+
+
+def _escape(text: str) -> str:
+    return text.replace("%", "%25").replace(":", "%3A").replace(";", "%3B")
+
+
+def _unescape(text: str) -> str:
+    return text.replace("%3A", ":").replace("%3a", ":").replace("%3B", ";").replace("%3b", ";").replace("%25", "%")
+
+
+def covariates_to_text(covariates) -> str:
+    items = []
+    for c in covariates:
+        flags = {"numeric": "n", "categorical": "c", None: ""}[c.kind] + ("t" if c.by_time else "") + \
+            ("m" if c.centre else "")
+        item = _escape(c.name)
+        if flags or c.reference is not None:
+            item += ":" + flags
+        if c.reference is not None:
+            item += ":" + _escape(c.reference)
+        items.append(item)
+    return ";".join(items)
+
+
+def covariates_from_text(text: str) -> tuple:
+    """The covariates a link names; ValueError with a reason when the text is not valid."""
+    out = []
+    for item in text.split(";"):
+        if not item.strip():
+            continue
+        pieces = item.split(":")
+        if len(pieces) > 3:
+            raise ValueError(f"'{item}' has more than name:flags:reference")
+        name = _unescape(pieces[0].strip())
+        flags = pieces[1].strip() if len(pieces) > 1 else ""
+        reference = _unescape(pieces[2]) if len(pieces) > 2 else None
+        if not name:
+            raise ValueError("a covariate without a name")
+        bad = [f for f in flags if f not in COVARIATE_FLAGS]
+        if bad or len(set(flags)) != len(flags) or ("n" in flags and "c" in flags):
+            raise ValueError(f"'{flags}' for {name}: flags are n (numeric) or c (categorical), t (by time), "
+                             "m (centred), each at most once")
+        kind = "numeric" if "n" in flags else ("categorical" if "c" in flags else None)
+        out.append(Covariate(name, kind=kind, reference=reference or None, by_time="t" in flags,
+                             centre="m" in flags))
+    names = [c.name for c in out]
+    if len(set(names)) != len(names):
+        raise ValueError("a covariate is named twice")
+    return tuple(out)
+
+
 def _to_text(field: Field, value) -> str:
+    if field.kind == "covariates":
+        return covariates_to_text(value)
     if field.kind == "bool":
         return "true" if value else "false"
     if field.kind == "float":
@@ -119,6 +181,8 @@ def _parse(field: Field, text: str):
         return values
     if field.kind == "names":
         return tuple(v.strip() for v in text.split(",") if v.strip())
+    if field.kind == "covariates":
+        return covariates_from_text(text)
     return text if text else None
 
 
@@ -138,8 +202,9 @@ def decode(query: Mapping[str, Any]) -> tuple[dict, list[str]]:
             reason = str(exc)
             if reason.startswith(("could not convert", "invalid literal")):  # float()'s own message
                 reason = "not a number"
+            default = _to_text(field, field.default) if field.default is not None else "the default"
             problems.append(f"The link's value '{text}' for {name} is not valid ({reason}); "
-                            f"using {_to_text(field, field.default) if field.default is not None else 'the default'}.")
+                            f"using {default or 'none'}.")
     return settings, problems
 
 
@@ -193,7 +258,14 @@ def roles_from(settings: Mapping[str, Any], guessed: ColumnRoles) -> ColumnRoles
 
 
 def model_spec(settings: Mapping[str, Any], roles: ColumnRoles, default_reference: Optional[str] = None) -> ModelSpec:
+    """The model the settings describe. Covariates that name a role's column are left out (the
+    roles win; ``covariate_problems`` says so)."""
     reference = settings["reference"] or default_reference
+    used = set(roles.used_columns())
+    covariates = tuple(c for c in settings.get("covariates", ()) if c.name not in used)
+    random_slope = bool(settings["random_slope"])
     return ModelSpec(roles, reference=reference if roles.category is not None else None,
-                     random_slope=bool(settings["random_slope"]), method=settings["method"],
-                     engine=settings["engine"])
+                     random_slope=random_slope, method=settings["method"],
+                     engine=settings["engine"], covariates=covariates,
+                     time_centre=settings.get("time_centre"), time_degree=int(settings.get("time_degree", "1")),
+                     correlated=not (random_slope and settings.get("uncorrelated", False)))

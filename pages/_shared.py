@@ -6,6 +6,7 @@ here it is only cached and handed to the pages.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import runpy
 import threading
@@ -17,6 +18,7 @@ import pandas as pd
 import streamlit as st
 
 from mixed_core import ColumnRoles, ModelSpec, UserInputError, prepare, urlstate
+from mixed_core.design import covariate_kind, level_labels
 from mixed_core.examples import EXAMPLES, load_example
 from mixed_core.fitting import fit_mixed, fit_ols
 from mixed_core.loading import guess_roles, load_table
@@ -85,7 +87,7 @@ def _write_back(name: str, key: str, from_widget, resets: tuple) -> None:
         set_setting(other, urlstate.DEFAULTS[other])
 
 
-DATA_DEPENDENT = ("response", "time", "group", "category", "reference", "highlight")
+DATA_DEPENDENT = ("response", "time", "group", "category", "reference", "highlight", "covariates", "time_centre")
 
 
 def set_setting(name: str, value) -> None:
@@ -212,7 +214,45 @@ def workspace() -> Workspace:
         roles = ws.guessed
     ws.roles = roles
     _check_reference(values, ws)
+    _check_covariates(values, ws)
     return ws
+
+
+def _check_covariates(values: dict, ws: Workspace) -> None:
+    """Covariates that name no column of this data, or a column already playing a role, are
+    reported and left out (the rest of the model stays)."""
+    covariates = values.get("covariates", ())
+    used = set(ws.roles.used_columns())
+    keep = []
+    for cov in covariates:
+        if cov.name not in ws.frame.columns:
+            ws.problems.append(f"The covariate '{cov.name}' is not a column of this data; it is left out.")
+        elif cov.name in used:
+            ws.problems.append(f"The covariate '{cov.name}' is already a role of the model; it is left out as a "
+                               "covariate.")
+        else:
+            keep.append(_checked_covariate(cov, ws))
+    if tuple(keep) != tuple(covariates):
+        set_setting("covariates", tuple(keep))
+
+
+def _checked_covariate(cov, ws: Workspace):
+    """A covariate's reference level that does not fit the column (a numeric column, or not one of
+    its levels) is reported and reset to the default, as any other invalid value of a link."""
+    if cov.reference is None:
+        return cov
+    series = ws.frame[cov.name]
+    if (cov.kind or covariate_kind(series)) == "numeric":
+        ws.problems.append(f"The covariate '{cov.name}' is numeric, so it has no reference level; the link's "
+                           f"'{cov.reference}' is ignored.")
+        return dataclasses.replace(cov, reference=None)
+    levels = level_labels(pd.unique(series.dropna()))
+    if cov.reference not in levels:
+        shown = ", ".join(levels[:10]) + (", ..." if len(levels) > 10 else "")
+        ws.problems.append(f"The reference level '{cov.reference}' is not a level of {cov.name} (levels: {shown}); "
+                           f"using {levels[0] if levels else 'the first level'}.")
+        return dataclasses.replace(cov, reference=None)
+    return cov
 
 
 def _check_reference(values: dict, ws: Workspace) -> None:

@@ -1,10 +1,13 @@
 """Model page: the model's settings, the model in words and symbols, and every result table."""
 import time
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
 from mixed_core import UserInputError, chapter, explain, report
+from mixed_core.design import covariate_kind, level_labels
+from mixed_core.spec import Covariate
 from mixed_core.summary import lines_sentences
 from pages import _shared as shared
 from pages._shared import md
@@ -31,6 +34,10 @@ def controls(ws) -> None:
         shared.bound(st.toggle, "Random slope per group", "random_slope", width="content",
                      help=f"Let each {roles.group} have their own slope over {roles.time}, not only their own "
                           "intercept.")
+        if spec.random_slope:
+            shared.bound(st.toggle, "Uncorrelated", "uncorrelated", width="content",
+                         help="Intercepts and slopes vary independently (lme4's (1 | g) + (0 + t | g)): no "
+                              "intercept-slope correlation is estimated.")
         shared.bound(st.radio, "Method", "method", options=["reml", "ml"], format_func=str.upper, horizontal=True,
                      width="content",
                      help="REML for the estimates; ML to compare models with different fixed effects.")
@@ -40,10 +47,94 @@ def controls(ws) -> None:
                           "observed information), as in the chapter's tables.")
 
 
+KIND_LABELS = {None: "from the data", "numeric": "numeric", "categorical": "categorical"}
+DEGREE_LABELS = {"1": "straight line", "2": "quadratic (time and time²)"}
+
+
+def _replace_covariate(name: str, **changes) -> None:
+    """Change one covariate's settings, keeping the combination valid (a numeric covariate has no
+    reference level; a categorical one is not centred)."""
+    current = list(shared.settings()["covariates"])
+    for i, cov in enumerate(current):
+        if cov.name == name:
+            merged = {"kind": cov.kind, "reference": cov.reference, "by_time": cov.by_time, "centre": cov.centre,
+                      **changes}
+            if merged["kind"] == "numeric":
+                merged["reference"] = None
+            if merged["kind"] == "categorical":
+                merged["centre"] = False
+            current[i] = Covariate(name, **merged)
+    shared.settings()["covariates"] = tuple(current)
+
+
+def _covariate_widget(widget, label: str, cov: Covariate, attr: str, value, convert=lambda v: v, **kwargs):
+    """A widget bound to one setting of one covariate (its state keyed by the column's name)."""
+    key = f"w_cov_{attr}_{cov.name}"
+    options = kwargs.get("options")
+    if key not in st.session_state or (options is not None and st.session_state[key] not in options):
+        st.session_state[key] = value
+    return widget(label, key=key, on_change=lambda: _replace_covariate(cov.name, **{
+        attr: convert(st.session_state[key])}), **kwargs)
+
+
+def _chosen_covariates(names) -> tuple:
+    existing = {c.name: c for c in shared.settings()["covariates"]}
+    return tuple(existing.get(n, Covariate(n)) for n in names)
+
+
+def builder_controls(ws, spec) -> None:
+    """Covariates (kind, reference level, by time, centring), time centring and its shape."""
+    roles = ws.roles
+    values = shared.settings()
+    chosen = values["covariates"]
+    changed = bool(chosen) or values["time_centre"] is not None or values["time_degree"] != "1"
+    with st.expander("Covariates and time: more fixed effects, time centred, a curve", expanded=changed):
+        candidates = [c for c in ws.frame.columns if c not in roles.used_columns()]
+        key = "w_covariates"
+        if key not in st.session_state or any(n not in candidates for n in st.session_state[key]):
+            st.session_state[key] = [c.name for c in chosen if c.name in candidates]
+        st.multiselect("Covariates (extra fixed effects)", options=candidates, key=key,
+                       on_change=lambda: shared.settings().__setitem__(
+                           "covariates", _chosen_covariates(st.session_state[key])),
+                       help="Baseline values, age, site...: each enters as a main effect (numbers as a slope, "
+                            "text as shifts from a reference level), optionally also interacting with time.")
+        for cov in chosen:
+            if cov.name not in candidates:
+                continue
+            series = ws.frame[cov.name]
+            detected = covariate_kind(series)
+            kind = cov.kind or detected
+            with st.container(horizontal=True, gap="medium", vertical_alignment="bottom"):
+                st.markdown(f"**{md(cov.name)}**")
+                _covariate_widget(st.selectbox, f"Kind of {cov.name}", cov, "kind", cov.kind,
+                                  options=[None, "numeric", "categorical"], width=200,
+                                  format_func=lambda k: f"from the data ({detected})" if k is None else k)
+                if kind == "categorical":
+                    levels = list(level_labels(pd.unique(series.dropna())))
+                    _covariate_widget(st.selectbox, f"Reference level of {cov.name}", cov, "reference",
+                                      cov.reference if cov.reference in levels else (levels[0] if levels else None),
+                                      options=levels, width=200,
+                                      convert=lambda v, first=(levels[0] if levels else None): None if v == first else v)
+                else:
+                    _covariate_widget(st.checkbox, "centred at its mean", cov, "centre", cov.centre,
+                                      help="The intercept then describes a row with the average value.")
+                _covariate_widget(st.checkbox, f"also by {roles.time}", cov, "by_time", cov.by_time,
+                                  help=f"Its effect changes with {roles.time} (an interaction with time).")
+        with st.container(horizontal=True, gap="medium", vertical_alignment="bottom"):
+            shared.bound(st.number_input, f"Centre {roles.time} at", "time_centre", width=220,
+                         placeholder="as it is (0)",
+                         help=f"The intercept then describes {roles.time} = this value instead of 0 (fixed and "
+                              "random part). Empty: time as it is.")
+            shared.bound(st.radio, f"Shape over {roles.time}", "time_degree", options=["1", "2"],
+                         format_func=DEGREE_LABELS.get, horizontal=True, width="content",
+                         help="Quadratic adds time squared, also for each level of the category: the lines "
+                              "become curves.")
+
+
 def the_model(result, data) -> None:
     st.subheader("The model")
     st.markdown(explain.model_in_words(result))
-    st.latex(explain.model_notation(data, result.random_slope))
+    st.latex(explain.model_notation(data, result.random_slope, result.correlated))
     with st.expander("Categories as toggles: dummy variables and the design matrix X", expanded=False):
         examples = explain.toggle_examples(data)
         st.markdown(explain.toggle_caption(data))
@@ -68,10 +159,12 @@ def results(result, data, elapsed: float, chapter_data: bool = False) -> None:
         st.subheader("Variance components")
         vc = result.variance_table().rename(columns={"variance": "Variance", "sd": "SD"})
         shared.table(vc)
-        if result.random_slope:
+        if result.correlated:
             st.markdown(f"Correlation of intercepts and slopes: **{result.intercept_slope_corr:.3f}**")
+        elif result.random_slope:
+            st.markdown("Intercepts and slopes are uncorrelated by the model's choice (no correlation estimated).")
         st.markdown(f"ICC (share of the variance that lies between {md(roles.group)} groups at "
-                    f"{md(roles.time)} = 0): **{result.icc:.3f}**")
+                    f"{md(roles.time)} = {data.time_centre:g}): **{result.icc:.3f}**")
         note = chapter.group_var_note(result, chapter_data)
         if note:
             st.info(md(note), icon=":material/menu_book:")
@@ -81,9 +174,10 @@ def results(result, data, elapsed: float, chapter_data: bool = False) -> None:
         stats = pd.DataFrame({"value": [
             f"{result.n_obs:,}", f"{result.n_groups:,}", f"{sizes.min()} / {sizes.mean():.1f} / {sizes.max()}",
             f"{result.loglik:,.4f}", f"{result.aic:,.2f}", f"{result.bic:,.2f}", result.method,
-            ENGINE_LABELS[result.spec.engine], f"{elapsed:.2f} s"]},
+            ENGINE_LABELS[result.spec.engine], ", ".join(f"{v:.6g}" for v in np.atleast_1d(result.theta)),
+            f"{elapsed:.2f} s"]},
             index=["Observations", "Groups", "Group size min / mean / max", "Log-likelihood", "AIC", "BIC",
-                   "Method", "Engine", "Time to show"])
+                   "Method", "Engine", "θ (lme4's relative covariance factor)", "Time to show"])
         shared.table(stats)
 
     st.subheader("Fit health")
@@ -96,8 +190,9 @@ def lines(result, data) -> None:
     for sentence in lines_sentences(result):
         st.markdown(f"- {md(sentence)}")
     table = result.lines()
-    table.columns = ["Intercept", "Intercept SE", "Intercept 2.5%", "Intercept 97.5%", "Slope", "Slope SE",
-                     "Slope 2.5%", "Slope 97.5%"]
+    names = {"intercept": "Intercept", "slope": "Slope", "curvature": "Curvature"}
+    table.columns = [names[c.split("_")[0]] + {"": "", "se": " SE", "ci_low": " 2.5%", "ci_high": " 97.5%"}[
+        c.partition("_")[2]] for c in table.columns]
     shared.table(table, number_format="{:,.2f}")
 
 
@@ -124,6 +219,7 @@ def main() -> None:
     if ws is None:
         return
     controls(ws)
+    builder_controls(ws, shared.model_spec(ws))
     spec = shared.model_spec(ws)
     started = time.perf_counter()
     fits = shared.fit_or_explain(ws, spec)
