@@ -42,8 +42,10 @@ HOVER_NUM = ":,.6~g"
 # shared helpers
 # ---------------------------------------------------------------------------------------------
 def esc(text) -> str:
-    """User text for a plotly string (plotly.js decodes &lt; &gt; &amp;)."""
-    return html.escape(str(text), quote=False)
+    """User text for a plotly string: HTML-escaped, and '%' as the entity '&#37;' so that a name
+    containing '%{x}' is not read as a placeholder where it enters a hovertemplate or
+    texttemplate (plotly.js decodes &lt; &gt; &amp; and numeric entities when it draws)."""
+    return html.escape(str(text), quote=False).replace("%", "&#37;")
 
 
 def plural(name: str) -> str:

@@ -5,10 +5,35 @@ BLAS only slows them down on a busy machine.
 """
 from __future__ import annotations
 
+import numpy as np
+
 from .design import ModelData
+from .errors import UserInputError
 from .result import MixedResult, OLSResult
 from .spec import ModelSpec
 from .threads import single_threaded_blas
+
+# Numerical failures an engine can meet on degenerate data (a response without noise).
+_NUMERIC_FAILURES = (ValueError, ZeroDivisionError, FloatingPointError, np.linalg.LinAlgError, OverflowError)
+
+
+def _without_noise(data: ModelData) -> bool:
+    """Whether the fixed effects alone reproduce the response (to rounding): no residual variance."""
+    y = np.asarray(data.y, dtype=float)
+    beta, *_ = np.linalg.lstsq(data.X, y, rcond=None)
+    resid = y - data.X @ beta
+    return bool(np.all(np.isfinite(resid)) and np.linalg.norm(resid) <= 1e-10 * max(np.linalg.norm(y), 1e-300))
+
+
+def _explain_failure(data: ModelData, exc: Exception) -> None:
+    """Raise a UserInputError saying why, when degenerate data caused ``exc``; else re-raise it."""
+    if _without_noise(data):
+        r = data.roles
+        raise UserInputError(
+            f"{r.response} is reproduced exactly by {r.time}" + (f" and {r.category}" if r.category else "")
+            + " (no noise at all), so there is no variance for a model to estimate. Check the data, or give "
+            "the simulation a noise SD above 0.") from None
+    raise exc
 
 
 def fit_mixed(data: ModelData, spec: ModelSpec) -> MixedResult:
@@ -17,11 +42,21 @@ def fit_mixed(data: ModelData, spec: ModelSpec) -> MixedResult:
         from .sm_engine import fit_statsmodels as fit
     else:
         from .fast_engine import fit_fast as fit
-    with single_threaded_blas():
-        return fit(data, spec)
+    try:
+        with single_threaded_blas():
+            return fit(data, spec)
+    except UserInputError:
+        raise
+    except _NUMERIC_FAILURES as exc:
+        _explain_failure(data, exc)
 
 
 def fit_ols(data: ModelData) -> OLSResult:
     from .ols import fit_ols as _fit_ols
-    with single_threaded_blas():
-        return _fit_ols(data)
+    try:
+        with single_threaded_blas():
+            return _fit_ols(data)
+    except UserInputError:
+        raise
+    except _NUMERIC_FAILURES as exc:
+        _explain_failure(data, exc)

@@ -1,7 +1,8 @@
 """Downloads: CSV tables and an HTML report of the view (tables offline; charts load plotly.js once).
 
 Column names, levels and group labels are user data: everything user-written that
-goes into the HTML passes through ``html.escape``.
+goes into the HTML passes through ``html.escape``, and every CSV goes through
+``csvsafe`` (text that begins like a spreadsheet formula gets a leading apostrophe).
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from . import csvsafe
 from .shrinkage import group_stats
 from .summary import lines_sentences
 
@@ -59,20 +61,20 @@ def blups_frame(result) -> pd.DataFrame:
 
 
 def fixed_effects_csv(result) -> str:
-    return result.fixed_effects().to_csv()
+    return csvsafe.to_csv(result.fixed_effects())
 
 
 def variance_components_csv(result) -> str:
-    return variance_components_frame(result).to_csv(index=False)
+    return csvsafe.to_csv(variance_components_frame(result), index=False)
 
 
 def blups_csv(result) -> str:
-    return blups_frame(result).to_csv(index=False)
+    return csvsafe.to_csv(blups_frame(result), index=False)
 
 
 def data_csv(frame: pd.DataFrame) -> str:
-    """The table as loaded (index left out), at full precision."""
-    return frame.to_csv(index=False)
+    """The table as loaded (index left out), at full precision; formula-like text neutralised."""
+    return csvsafe.to_csv(frame, index=False)
 
 
 def comparison_frame(result, ols) -> pd.DataFrame:

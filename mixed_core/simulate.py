@@ -13,18 +13,21 @@ seed yet not a continuation of the chapter's numbers.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Optional
 
 import numpy as np
 import pandas as pd
 
 from .errors import UserInputError
+from .limits import (APP_MAX_PERSONS_PER_CATEGORY, APP_MAX_ROWS, MAX_ABS_VALUE, MAX_ABS_YEAR, MAX_CATEGORIES,
+                     MAX_NAME_CHARS, MAX_OBS, MAX_ROWS, MAX_YEARS)
 
 # Above this many persons the per-person Python loop is too slow.
 EXACT_STREAM_MAX_PERSONS = 5000
 # Keep the (persons x possible years) key matrix of the vectorized path small.
 _CHUNK_CELLS = 4_000_000
+
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,11 @@ class SimulationParams:
         return len(self.categories) * self.persons_per_category
 
     @property
+    def max_rows(self) -> int:
+        """The most rows this simulation can have: persons in all categories x max_obs."""
+        return self.n_persons * self.max_obs
+
+    @property
     def n_years(self) -> int:
         return self.year_max - self.year_min + 1
 
@@ -61,7 +69,11 @@ class SimulationParams:
         for name in ("seed", "persons_per_category", "min_obs", "max_obs", "year_min", "year_max"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-                raise UserInputError(f"The simulation parameter {name} must be a whole number, not {value!r}.")
+                raise UserInputError(f"The simulation parameter {name} must be a whole number, not {value!r:.60}.")
+        for name in ("categories", "baseline", "growth"):
+            if not isinstance(getattr(self, name), (tuple, list)):
+                raise UserInputError(f"The simulation parameter {name} must be a list of values, not "
+                                     f"{getattr(self, name)!r:.60}.")
         if not 0 <= self.seed < 2 ** 32:
             raise UserInputError(f"The seed must be between 0 and {2 ** 32 - 1}, not {self.seed}.")
         if len(self.categories) == 0:
@@ -81,13 +93,36 @@ class SimulationParams:
         if not np.all(np.isfinite(values)):
             raise UserInputError("The simulation's baselines, growths and standard deviations must be finite numbers.")
         for name in ("intercept_sd", "slope_sd", "noise_sd"):
-            if getattr(self, name) < 0:
+            if float(getattr(self, name)) < 0:
                 raise UserInputError(f"The standard deviation {name} cannot be negative; use 0 or a positive number.")
         if self.persons_per_category < 1:
             raise UserInputError("There must be at least 1 person per category; increase persons_per_category.")
+        if len(self.categories) > MAX_CATEGORIES:
+            raise UserInputError(f"The simulation takes at most {MAX_CATEGORIES} categories, not "
+                                 f"{len(self.categories)}; use fewer category names.")
+        names = [*labels, self.group, self.category, self.time, self.response]
+        if any(len(str(name)) > MAX_NAME_CHARS for name in names):
+            raise UserInputError(f"Category and column names of the simulation are at most {MAX_NAME_CHARS} "
+                                 "characters long; shorten them.")
+        for name in ("baseline", "growth"):
+            if any(abs(float(v)) > MAX_ABS_VALUE for v in getattr(self, name)):
+                raise UserInputError(f"Every {name} value of the simulation lies between -{MAX_ABS_VALUE:.0e} and "
+                                     f"{MAX_ABS_VALUE:.0e}; use a smaller unit (thousands, say).")
+        for name in ("intercept_sd", "slope_sd", "noise_sd"):
+            if float(getattr(self, name)) > MAX_ABS_VALUE:
+                raise UserInputError(f"The standard deviation {name} is at most {MAX_ABS_VALUE:.0e} in a "
+                                     "simulation; use a smaller unit (thousands, say).")
+        for name in ("year_min", "year_max"):
+            if abs(getattr(self, name)) > MAX_ABS_YEAR:
+                raise UserInputError(f"{name} ({getattr(self, name)}) must lie between -{MAX_ABS_YEAR:,} and "
+                                     f"{MAX_ABS_YEAR:,}; count the years from a nearer origin.")
         if self.year_min > self.year_max:
             raise UserInputError(
                 f"year_min ({self.year_min}) is larger than year_max ({self.year_max}); swap or correct them.")
+        if self.n_years > MAX_YEARS:
+            raise UserInputError(
+                f"The simulation draws from at most {MAX_YEARS:,} possible years, but year_min {self.year_min} "
+                f"to year_max {self.year_max} spans {self.n_years:,}; narrow the years.")
         if not 1 <= self.min_obs <= self.max_obs:
             raise UserInputError(
                 f"Observations per person must satisfy 1 <= min_obs <= max_obs, but min_obs is {self.min_obs} "
@@ -96,9 +131,31 @@ class SimulationParams:
             raise UserInputError(
                 f"max_obs ({self.max_obs}) is larger than the {self.n_years} distinct years from {self.year_min} "
                 f"to {self.year_max}, and a person is measured at most once per year; lower max_obs or widen the years.")
+        if self.max_obs > MAX_OBS:
+            raise UserInputError(f"A simulated person is measured at most {MAX_OBS} times (max_obs), not "
+                                 f"{self.max_obs}; lower max_obs.")
+        if self.max_rows > MAX_ROWS:
+            raise UserInputError(
+                f"This simulation could have {self.max_rows:,} rows (persons in all categories x max_obs); "
+                f"at most {MAX_ROWS:,} can be simulated. Use fewer persons or fewer measurements per person.")
         names = [self.group, self.category, self.time, self.response]
         if len(set(names)) != len(names) or any(not str(n).strip() for n in names):
             raise UserInputError("The four column names of the simulation must be distinct and not empty; rename them.")
+
+
+def check_app_limits(params: SimulationParams) -> None:
+    """Raise :class:`UserInputError` when ``params`` ask for more than the app simulates
+    (:data:`APP_MAX_PERSONS_PER_CATEGORY`, :data:`APP_MAX_ROWS`), saying the bound."""
+    if params.persons_per_category > APP_MAX_PERSONS_PER_CATEGORY:
+        raise UserInputError(
+            f"The app simulates at most {APP_MAX_PERSONS_PER_CATEGORY:,} persons per category (here "
+            f"{params.persons_per_category:,} were asked for); for larger data simulate with the command line "
+            "(python -m mixed_core simulate) and upload the file.")
+    if params.max_rows > APP_MAX_ROWS:
+        raise UserInputError(
+            f"The app simulates at most {APP_MAX_ROWS:,} rows (persons per category x categories x most "
+            f"measurements per person; here {params.persons_per_category:,} x {len(params.categories)} x "
+            f"{params.max_obs} = {params.max_rows:,}); use fewer persons or measurements, or upload larger data.")
 
 
 @dataclass(frozen=True, eq=False)
@@ -147,6 +204,9 @@ def simulate(params: SimulationParams = SimulationParams()) -> Simulation:
     The caller's global numpy random state is left as it was.
     """
     params.validate()
+    # Plain floats, and -0.0 as 0.0 (numpy's normal refuses a scale with the sign bit set).
+    params = replace(params, **{name: float(getattr(params, name)) + 0.0
+                                for name in ("intercept_sd", "slope_sd", "noise_sd")})
     n = params.n_persons
     width = max(3, len(str(n)))
     person_ids = np.array([f"P{i + 1:0{width}d}" for i in range(n)], dtype=object)

@@ -13,6 +13,8 @@ from typing import Any, Mapping, Optional
 from urllib.parse import urlencode
 
 from .examples import EXAMPLES
+from . import limits as _lim
+from .errors import UserInputError
 from .simulate import SimulationParams
 from .spec import ColumnRoles, Covariate, ModelSpec
 
@@ -27,44 +29,58 @@ class Field:
     default: Any
     choices: tuple = ()
     minimum: Optional[float] = None
+    maximum: Optional[float] = None     # numbers: the largest value; floats: the largest |value|; text: characters
+    max_items: Optional[int] = None     # floats, ints, names, covariates: the most values
+    why: str = ""                       # said after a value beyond the maximum
+
+
+_LARGER = "upload larger data"
 
 
 _SIM = SimulationParams()
 FIELDS = (
     Field("source", "choice", "simulate", ("simulate", "upload", "example")),
     Field("example", "choice", "sleepstudy", tuple(EXAMPLES)),
-    Field("seed", "int", _SIM.seed, minimum=0),
-    Field("persons", "int", _SIM.persons_per_category, minimum=1),
-    Field("categories", "names", tuple(_SIM.categories)),
-    Field("baseline", "floats", tuple(float(v) for v in _SIM.baseline)),
-    Field("growth", "floats", tuple(float(v) for v in _SIM.growth)),
-    Field("intercept_sd", "float", float(_SIM.intercept_sd), minimum=0),
-    Field("slope_sd", "float", float(_SIM.slope_sd), minimum=0),
-    Field("noise_sd", "float", float(_SIM.noise_sd), minimum=0),
-    Field("min_obs", "int", _SIM.min_obs, minimum=1),
-    Field("max_obs", "int", _SIM.max_obs, minimum=1),
-    Field("year_min", "int", _SIM.year_min),
-    Field("year_max", "int", _SIM.year_max),
-    Field("response", "text", None),
-    Field("time", "text", None),
-    Field("group", "text", None),
-    Field("category", "text", None),
-    Field("reference", "text", None),
+    Field("seed", "int", _SIM.seed, minimum=0, maximum=2 ** 32 - 1),
+    Field("persons", "int", _SIM.persons_per_category, minimum=1,
+          maximum=_lim.APP_MAX_PERSONS_PER_CATEGORY, why=f"persons per category in a link; {_LARGER}"),
+    Field("categories", "names", tuple(_SIM.categories), max_items=_lim.MAX_CATEGORIES,
+          maximum=_lim.MAX_NAME_CHARS),
+    Field("baseline", "floats", tuple(float(v) for v in _SIM.baseline), maximum=_lim.MAX_ABS_VALUE,
+          max_items=_lim.MAX_CATEGORIES),
+    Field("growth", "floats", tuple(float(v) for v in _SIM.growth), maximum=_lim.MAX_ABS_VALUE,
+          max_items=_lim.MAX_CATEGORIES),
+    Field("intercept_sd", "float", float(_SIM.intercept_sd), minimum=0, maximum=_lim.MAX_ABS_VALUE),
+    Field("slope_sd", "float", float(_SIM.slope_sd), minimum=0, maximum=_lim.MAX_ABS_VALUE),
+    Field("noise_sd", "float", float(_SIM.noise_sd), minimum=0, maximum=_lim.MAX_ABS_VALUE),
+    Field("min_obs", "int", _SIM.min_obs, minimum=1, maximum=_lim.MAX_OBS),
+    Field("max_obs", "int", _SIM.max_obs, minimum=1, maximum=_lim.MAX_OBS,
+          why=f"measurements per person in a link; {_LARGER}"),
+    Field("year_min", "int", _SIM.year_min, minimum=-_lim.MAX_ABS_YEAR, maximum=_lim.MAX_ABS_YEAR),
+    Field("year_max", "int", _SIM.year_max, minimum=-_lim.MAX_ABS_YEAR, maximum=_lim.MAX_ABS_YEAR),
+    Field("response", "text", None, maximum=_lim.MAX_TEXT_CHARS),
+    Field("time", "text", None, maximum=_lim.MAX_TEXT_CHARS),
+    Field("group", "text", None, maximum=_lim.MAX_TEXT_CHARS),
+    Field("category", "text", None, maximum=_lim.MAX_TEXT_CHARS),
+    Field("reference", "text", None, maximum=_lim.MAX_TEXT_CHARS),
     Field("random_slope", "bool", False),
     Field("uncorrelated", "bool", False),
-    Field("covariates", "covariates", ()),
-    Field("time_centre", "float", None),
+    Field("covariates", "covariates", (), max_items=_lim.MAX_COVARIATES),
+    Field("time_centre", "float", None, minimum=-_lim.MAX_ABS_VALUE, maximum=_lim.MAX_ABS_VALUE),
     Field("time_degree", "choice", "1", ("1", "2")),
     Field("method", "choice", "reml", ("reml", "ml")),
     Field("engine", "choice", "fast", ("fast", "statsmodels")),
     Field("show_ols", "bool", True),
-    Field("highlight", "names", ()),
-    Field("sample", "int", 200, minimum=10),
-    Field("repeats", "int", 50, minimum=2),
-    Field("power_persons", "ints", (10, 20, 30, 50), minimum=2),
-    Field("power_repeats", "int", 100, minimum=2),
+    Field("highlight", "names", (), max_items=_lim.MAX_HIGHLIGHT, maximum=_lim.MAX_TEXT_CHARS),
+    Field("sample", "int", 200, minimum=10, maximum=_lim.MAX_SAMPLE),
+    Field("repeats", "int", 50, minimum=2, maximum=_lim.MAX_REPEATS),
+    Field("power_persons", "ints", (10, 20, 30, 50), minimum=2, maximum=_lim.APP_MAX_PERSONS_PER_CATEGORY,
+          max_items=_lim.MAX_POWER_SIZES, why=f"persons per category in a link; {_LARGER}"),
+    Field("power_repeats", "int", 100, minimum=2, maximum=_lim.MAX_REPEATS),
 )
 FIELD_BY_NAME = {f.name: f for f in FIELDS}
+SIMULATION_FIELDS = ("seed", "persons", "categories", "baseline", "growth", "intercept_sd", "slope_sd", "noise_sd",
+                     "min_obs", "max_obs", "year_min", "year_max")
 DEFAULTS = {f.name: f.default for f in FIELDS}
 
 
@@ -143,8 +159,25 @@ def _to_text(field: Field, value) -> str:
     return str(value)
 
 
+def _shown(bound: float) -> str:
+    return f"{int(bound):,}" if float(bound).is_integer() and abs(bound) < 1e12 else f"{bound:g}"
+
+
+def _at_most(field: Field, what: str = "") -> str:
+    return f"at most {_shown(field.maximum)}{what}" + (f" {field.why}" if field.why else "")
+
+
 def _parse(field: Field, text: str):
     """The value of ``text`` for ``field``; ValueError with a reason when it is not valid."""
+    if len(text) > _lim.MAX_VALUE_CHARS:
+        raise ValueError(f"longer than {_lim.MAX_VALUE_CHARS:,} characters")
+    value = _parse_value(field, text)
+    if field.max_items is not None and isinstance(value, tuple) and len(value) > field.max_items:
+        raise ValueError(f"at most {field.max_items} values")
+    return value
+
+
+def _parse_value(field: Field, text: str):
     text = text.strip()
     if field.kind == "choice":
         if text.lower() not in field.choices:
@@ -157,7 +190,7 @@ def _parse(field: Field, text: str):
             return False
         raise ValueError("use true or false")
     if field.kind in ("int", "float"):
-        number = float(text)
+        number = float(text) + 0.0   # -0 as 0
         if not math.isfinite(number):
             raise ValueError("not a finite number")
         if field.kind == "int":
@@ -166,6 +199,8 @@ def _parse(field: Field, text: str):
             number = int(number)
         if field.minimum is not None and number < field.minimum:
             raise ValueError(f"must be at least {format_number(field.minimum)}")
+        if field.maximum is not None and number > field.maximum:
+            raise ValueError(_at_most(field))
         return number
     if field.kind == "ints":
         numbers = [float(v) for v in text.split(",") if v.strip()]
@@ -173,16 +208,25 @@ def _parse(field: Field, text: str):
             raise ValueError("use whole numbers separated by commas")
         if field.minimum is not None and min(numbers) < field.minimum:
             raise ValueError(f"each must be at least {format_number(field.minimum)}")
+        if field.maximum is not None and max(numbers) > field.maximum:
+            raise ValueError("each " + _at_most(field))
         return tuple(int(v) for v in numbers)
     if field.kind == "floats":
         values = tuple(float(v) for v in text.split(","))
         if not all(math.isfinite(v) for v in values):
             raise ValueError("not finite numbers")
+        if field.maximum is not None and any(abs(v) > field.maximum for v in values):
+            raise ValueError(f"each between -{_shown(field.maximum)} and {_shown(field.maximum)}")
         return values
     if field.kind == "names":
-        return tuple(v.strip() for v in text.split(",") if v.strip())
+        values = tuple(v.strip() for v in text.split(",") if v.strip())
+        if field.maximum is not None and any(len(v) > field.maximum for v in values):
+            raise ValueError(f"names of {_at_most(field, ' characters')}")
+        return values
     if field.kind == "covariates":
         return covariates_from_text(text)
+    if field.maximum is not None and len(text) > field.maximum:
+        raise ValueError(_at_most(field, " characters"))
     return text if text else None
 
 
@@ -195,16 +239,35 @@ def decode(query: Mapping[str, Any]) -> tuple[dict, list[str]]:
         field = FIELD_BY_NAME.get(name)
         if field is None:
             continue
-        text = raw[-1] if isinstance(raw, (list, tuple)) else raw
+        if isinstance(raw, (list, tuple)):
+            if not raw:
+                continue
+            raw = raw[-1]
+        text = raw if isinstance(raw, str) else str(raw)
         try:
-            settings[name] = _parse(field, str(text))
-        except ValueError as exc:
+            settings[name] = _parse(field, text)
+        except (ValueError, OverflowError) as exc:
             reason = str(exc)
             if reason.startswith(("could not convert", "invalid literal")):  # float()'s own message
                 reason = "not a number"
             default = _to_text(field, field.default) if field.default is not None else "the default"
-            problems.append(f"The link's value '{text}' for {name} is not valid ({reason}); "
+            shown = text if len(text) <= 60 else text[:57] + "..."
+            problems.append(f"The link's value '{shown}' for {name} is not valid ({reason}); "
                             f"using {default or 'none'}.")
+    rows = len(settings["categories"]) * settings["persons"] * settings["max_obs"]
+    if rows > _lim.APP_MAX_ROWS:
+        settings["persons"] = DEFAULTS["persons"]
+        problems.append(
+            f"The link asks for up to {rows:,} simulated rows (persons per category x categories x most "
+            f"measurements per person); a link simulates at most {_lim.APP_MAX_ROWS:,} rows, so persons "
+            f"per category is left at {DEFAULTS['persons']}. Upload larger data.")
+    try:
+        simulation_params(settings).validate()
+    except UserInputError as exc:   # each value valid, together impossible (3 baselines for 1 category)
+        for name in SIMULATION_FIELDS:
+            settings[name] = DEFAULTS[name]
+        problems.append(f"The link's simulation settings do not fit together: {exc} The chapter's simulation "
+                        "settings are used instead.")
     return settings, problems
 
 

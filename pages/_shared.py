@@ -22,7 +22,7 @@ from mixed_core.design import covariate_kind, level_labels
 from mixed_core.examples import EXAMPLES, load_example
 from mixed_core.fitting import fit_mixed, fit_ols
 from mixed_core.loading import guess_roles, load_table
-from mixed_core.simulate import simulate
+from mixed_core.simulate import check_app_limits, simulate
 from mixed_core.explain import md  # noqa: F401  (pages escape user names with shared.md)
 
 APP_PATH = Path(__file__).resolve().parents[1] / "app.py"
@@ -147,7 +147,9 @@ def _load_source(values: dict, ws: Workspace) -> None:
     source = values["source"]
     if source == "simulate":
         params = urlstate.simulation_params(values)
-        sim = _simulated(params)  # raises UserInputError for impossible parameters
+        params.validate()
+        check_app_limits(params)  # the app's bounds (a link's too), said in the message
+        sim = _simulated(params)
         ws.frame, ws.truth, ws.sim_params = sim.data, sim.truth, params
         ws.data_key = f"simulate:{params!r}"
         ws.label = "Simulated income data" + (" (the chapter's)" if params == urlstate.simulation_params(
@@ -327,8 +329,8 @@ def show_health(result, problems_only: bool = False) -> None:
 
 def explain_unexpected(exc: Exception) -> None:
     """A failure we did not foresee: say so plainly, keep the page alive, no traceback."""
-    st.error(f"Something went wrong that the app did not expect ({type(exc).__name__}: {exc}). "
-             "Your data and settings are kept; try another setting, and please report this.")
+    st.error(md(f"Something went wrong that the app did not expect ({type(exc).__name__}: {exc}). "
+                "Your data and settings are kept; try another setting, and please report this."))
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)
@@ -381,7 +383,7 @@ def fit_or_explain(ws: Workspace, spec: ModelSpec):
             result = fitted(ws.data_key, spec, ws.frame)
             ols = fitted_ols(ws.data_key, data_spec(spec), ws.frame)
     except UserInputError as exc:
-        st.error(str(exc), icon="⚠️")
+        st.error(md(str(exc)), icon="⚠️")
         st.caption("Your data and the other settings are kept: change the model on the Model page or the "
                    "data on the Data page.")
         return None

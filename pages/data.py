@@ -1,7 +1,7 @@
 """Data page: where the data come from, which column plays which part, and a first look."""
 import streamlit as st
 
-from mixed_core import UserInputError, urlstate
+from mixed_core import UserInputError, limits, urlstate
 from mixed_core.examples import EXAMPLES
 from mixed_core.figures import data_plot, sample_groups
 from mixed_core.loading import UPLOAD_TYPES, describe_data, role_problem, unused_sentence
@@ -31,7 +31,10 @@ def simulation_controls() -> None:
         c1, c2, c3 = st.columns(3)
         with c1:
             shared.bound(st.number_input, "Seed", "seed", min_value=0, max_value=2**32 - 1, step=1)
-            shared.bound(st.number_input, "Persons per category", "persons", min_value=1, max_value=200_000, step=1)
+            shared.bound(st.number_input, "Persons per category", "persons", min_value=1,
+                         max_value=limits.APP_MAX_PERSONS_PER_CATEGORY, step=1,
+                         help=f"At most {limits.APP_MAX_PERSONS_PER_CATEGORY:,} per category and "
+                              f"{limits.APP_MAX_ROWS:,} rows in all; upload larger data.")
             shared.bound(st.text_input, "Categories (comma-separated)", "categories", to_widget=", ".join,
                          from_widget=lambda t: tuple(v.strip() for v in t.split(",") if v.strip()))
         with c2:
@@ -39,17 +42,24 @@ def simulation_controls() -> None:
                          from_widget=_numbers("baseline"))
             shared.bound(st.text_input, "Yearly growth per category", "growth", to_widget=as_text,
                          from_widget=_numbers("growth"))
-            shared.bound(st.number_input, "SD of personal intercepts", "intercept_sd", min_value=0.0, step=500.0)
+            shared.bound(st.number_input, "SD of personal intercepts", "intercept_sd", min_value=0.0,
+                         max_value=limits.MAX_ABS_VALUE, step=500.0)
         with c3:
-            shared.bound(st.number_input, "SD of personal slopes", "slope_sd", min_value=0.0, step=50.0)
-            shared.bound(st.number_input, "SD of the noise", "noise_sd", min_value=0.0, step=500.0)
+            shared.bound(st.number_input, "SD of personal slopes", "slope_sd", min_value=0.0,
+                         max_value=limits.MAX_ABS_VALUE, step=50.0)
+            shared.bound(st.number_input, "SD of the noise", "noise_sd", min_value=0.0,
+                         max_value=limits.MAX_ABS_VALUE, step=500.0)
             lo, hi = st.columns(2)
             with lo:
-                shared.bound(st.number_input, "Fewest measurements", "min_obs", min_value=1, step=1)
-                shared.bound(st.number_input, "First year", "year_min", step=1)
+                shared.bound(st.number_input, "Fewest measurements", "min_obs", min_value=1,
+                             max_value=limits.MAX_OBS, step=1)
+                shared.bound(st.number_input, "First year", "year_min", step=1,
+                             min_value=-limits.MAX_ABS_YEAR, max_value=limits.MAX_ABS_YEAR)
             with hi:
-                shared.bound(st.number_input, "Most measurements", "max_obs", min_value=1, step=1)
-                shared.bound(st.number_input, "Last year", "year_max", step=1)
+                shared.bound(st.number_input, "Most measurements", "max_obs", min_value=1,
+                             max_value=limits.MAX_OBS, step=1)
+                shared.bound(st.number_input, "Last year", "year_max", step=1,
+                             min_value=-limits.MAX_ABS_YEAR, max_value=limits.MAX_ABS_YEAR)
         if st.session_state.pop("number_error", None):
             st.warning("A list of numbers could not be read; the previous values are kept.")
 
@@ -62,9 +72,9 @@ def upload_controls() -> None:
         shared.read_upload(upload.name, upload.getvalue())
         shared.rerun()  # the frame loads the new data before the page draws
     if st.session_state.get("upload_error"):
-        st.error(st.session_state["upload_error"], icon="⚠️")
+        st.error(shared.md(st.session_state["upload_error"]), icon="⚠️")
         if st.session_state.get("upload"):
-            st.info(f"Still using the last good file, '{st.session_state['upload']['name']}'.")
+            st.info(shared.md(f"Still using the last good file, '{st.session_state['upload']['name']}'."))
 
 
 def source_controls() -> None:
@@ -118,7 +128,7 @@ def overview(ws) -> None:
         described = describe_data(frame, roles)
         data = shared.prepared(ws.data_key, shared.data_spec(shared.model_spec(ws)).with_(random_slope=False), frame)
     except UserInputError as exc:
-        st.error(str(exc), icon="⚠️")
+        st.error(shared.md(str(exc)), icon="⚠️")
         st.caption("The data and the other settings are kept; change the roles above.")
         st.dataframe(frame.head(20), hide_index=True)
         return

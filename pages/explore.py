@@ -1,7 +1,7 @@
 """Explore page: what the mixed model does, in charts: lines, BLUPs, shrinkage, diagnostics, truth."""
 import streamlit as st
 
-from mixed_core import UserInputError, figures, report
+from mixed_core import UserInputError, figures, limits, report
 import pandas as pd
 
 from mixed_core.power import ALPHA, check as power_check, iter_power, power_plot, power_table
@@ -68,17 +68,18 @@ def controls(result) -> tuple:
             key = "w_highlight"
             if st.session_state.get(key) != chosen:  # follow clicks in the charts
                 st.session_state[key] = chosen
-            st.multiselect(f"Highlight {group} (type to search, or click a point in a chart)",
+            st.multiselect(f"Highlight {md(group)} (type to search, or click a point in a chart)",
                            options=list(data.group_labels), key=key, on_change=_highlight_changed, args=(key,))
         else:
-            shared.bound(st.text_input, f"Highlight {group} (ids separated by commas, or click a point)", "highlight",
+            shared.bound(st.text_input, f"Highlight {md(group)} (ids separated by commas, or click a point)", "highlight",
                          to_widget=", ".join,
                          from_widget=lambda t: tuple(v.strip() for v in t.split(",") if v.strip()))
     with c2:
         shared.bound(st.toggle, "OLS lines beside", "show_ols")
     with c3:
         if data.n_groups > shared.settings()["sample"]:
-            shared.bound(st.number_input, f"{group} drawn (sample)", "sample", min_value=10, max_value=5000, step=50)
+            shared.bound(st.number_input, f"{md(group)} drawn (sample)", "sample", min_value=10,
+                         max_value=limits.MAX_SAMPLE, step=50)
     return tuple(chosen)
 
 
@@ -99,7 +100,7 @@ def lines_section(result, ols, groups, highlight, cached) -> dict:
     fig_lines = cached("lines", lambda: figures.category_lines_plot(result, ols, show_ols=show_ols, groups=groups),
                        show_ols, _sample_key(groups))
     chart(fig_lines, "category_lines")
-    st.subheader(f"Per-{result.data.roles.group} lines: fixed effects + BLUPs")
+    st.subheader(f"Per-{md(result.data.roles.group)} lines: fixed effects + BLUPs")
     fig_people = cached("people", lambda: figures.person_lines_plot(result, groups=groups, highlight=highlight),
                         _sample_key(groups), highlight)
     chart(fig_people, "person_lines", clickable=True)
@@ -205,7 +206,8 @@ def repeat_section(ws, result, spec, tables: dict) -> dict:
     st.markdown("**Repeat the experiment**: simulate new data with new seeds, refit, and see how the estimates "
                 "spread around the truth and how often the 95% intervals contain it.")
     with st.container(horizontal=True, vertical_alignment="bottom"):
-        n = shared.bound(st.number_input, "Repeats", "repeats", min_value=2, max_value=1000, step=10, width=160)
+        n = shared.bound(st.number_input, "Repeats", "repeats", min_value=2, max_value=limits.MAX_REPEATS, step=10,
+                         width=160)
         run = st.button("Run the repeated experiment", type="primary")
     slot = st.empty()
     key = ("repeat", repr(ws.sim_params), spec, int(n))
@@ -236,10 +238,10 @@ def power_section(ws, result, spec, tables: dict) -> dict:
                 f"{md(result.data.roles.group)}s per category and count how often each fixed effect is significant "
                 f"(p < {ALPHA:g}, the table's z test). The settings are part of the link.")
     with st.container(horizontal=True, vertical_alignment="bottom"):
-        shared.bound(st.text_input, f"{result.data.roles.group}s per category (comma-separated)",
+        shared.bound(st.text_input, f"{md(result.data.roles.group)}s per category (comma-separated)",
                              "power_persons", to_widget=lambda v: ", ".join(str(x) for x in v),
                              from_widget=_sizes, width=260)
-        n = shared.bound(st.number_input, "Repeats per size", "power_repeats", min_value=2, max_value=2000, step=50,
+        n = shared.bound(st.number_input, "Repeats per size", "power_repeats", min_value=2, max_value=limits.MAX_REPEATS, step=50,
                          width=160)
         run = st.button("Compute the power curve", type="primary")
     if st.session_state.pop("power_sizes_error", None):

@@ -24,7 +24,7 @@ def controls(ws) -> None:
         if roles.category is not None:
             levels = shared.natural_levels(ws, spec)
             default = ws.default_reference if ws.default_reference in levels else (levels[0] if levels else None)
-            shared.bound(st.selectbox, f"Reference level of {roles.category}", "reference", options=levels,
+            shared.bound(st.selectbox, f"Reference level of {md(roles.category)}", "reference", options=levels,
                          to_widget=lambda v: v if v in levels else default,
                          from_widget=lambda v: None if v == default else v, width=260,
                          help="The level the intercept and the time slope describe; the other levels are "
@@ -32,7 +32,7 @@ def controls(ws) -> None:
         else:
             st.caption("No category column: one line for all groups.")
         shared.bound(st.toggle, "Random slope per group", "random_slope", width="content",
-                     help=f"Let each {roles.group} have their own slope over {roles.time}, not only their own "
+                     help=f"Let each {md(roles.group)} have their own slope over {md(roles.time)}, not only their own "
                           "intercept.")
         if spec.random_slope:
             shared.bound(st.toggle, "Uncorrelated", "uncorrelated", width="content",
@@ -186,7 +186,7 @@ def results(result, data, elapsed: float, chapter_data: bool = False) -> None:
 
 def lines(result, data) -> None:
     roles = data.roles
-    st.subheader(f"The line of each {roles.category}" if roles.category else "The population line")
+    st.subheader(f"The line of each {md(roles.category)}" if roles.category else "The population line")
     for sentence in lines_sentences(result):
         st.markdown(f"- {md(sentence)}")
     table = result.lines()

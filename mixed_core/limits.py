@@ -1,0 +1,76 @@
+"""Every bound the app puts on one request, in one place (the README's "Limits" lists them).
+
+Anyone with a link can ask the server for work, so every setting a link or a widget can
+reach is bounded: one request stays within seconds and a few hundred MB on the 2-core
+machine the app is measured on (``benchmarks/bench_sessions.py``). Work that may still take
+long runs under a :class:`Budget`: a time limit, a progress callback, and a check the caller
+can use to abort (the app's check raises Streamlit's stop when the user cancels, reruns or
+leaves).
+"""
+from __future__ import annotations
+
+import time
+from typing import Callable, Optional
+
+from .errors import UserInputError
+
+# ---- every simulation (the CLI's too): beyond these the numbers lose their meaning
+# (incomes of 1e300 overflow in the fit) or the draws take minutes and gigabytes.
+MAX_CATEGORIES = 20
+MAX_NAME_CHARS = 100            # a category's or a simulated column's name
+MAX_ABS_VALUE = 1e9             # every baseline, growth and standard deviation
+MAX_ABS_YEAR = 10_000           # year_min and year_max
+MAX_YEARS = 1_001               # distinct possible years, year_max - year_min + 1
+MAX_OBS = 50                    # measurements per person (max_obs)
+MAX_ROWS = 20_000_000           # persons in all categories x max_obs (about 2 GB in the CLI)
+
+# ---- what the app simulates (a link or the Data page): 250,000 rows take about 1 s and
+# 330 MB to simulate, fit and compare. Larger data: simulate with the CLI and upload the file.
+APP_MAX_PERSONS_PER_CATEGORY = 20_000
+APP_MAX_ROWS = 250_000          # persons per category x categories x max_obs
+
+# ---- a link's values (urlstate): longer values are refused before they are parsed.
+MAX_VALUE_CHARS = 2_000
+MAX_TEXT_CHARS = 200            # a column name or level named in a link
+MAX_HIGHLIGHT = 100             # persons highlighted by a link
+MAX_SAMPLE = 5_000              # persons drawn in the per-person charts
+MAX_REPEATS = 1_000             # repeats of the simulated experiment (REPEAT_SECONDS also applies)
+MAX_COVARIATES = 20             # covariates named in a link
+MAX_POWER_SIZES = 10            # sample sizes of one power study
+
+# ---- long work in the app
+STATSMODELS_MAX_GROUPS = 2_000  # the statsmodels engine in the app (about 10 s / 35 s with a slope)
+STATSMODELS_SECONDS = 60.0      # its time budget; the fast engine reaches the same optimum at any size
+REPEAT_SECONDS = 60.0           # the repeated-experiment study's time budget
+
+
+class BudgetExceeded(UserInputError):
+    """Work stopped because it took longer than its budget (a user error: ask for less)."""
+
+
+class Budget:
+    """A time budget for long work. ``check()`` is called by the work at every step it can
+    stop at: it calls ``on_tick(elapsed_seconds)`` (at most every ``tick_seconds``; the app's
+    tick updates a progress bar and raises Streamlit's stop on cancel or when the session
+    goes away) and raises :class:`BudgetExceeded` once ``seconds`` have passed."""
+
+    def __init__(self, seconds: float, what: str, advice: str = "",
+                 on_tick: Optional[Callable[[float], None]] = None, tick_seconds: float = 0.25,
+                 clock: Callable[[], float] = time.monotonic):
+        self.seconds, self.what, self.advice = float(seconds), what, advice
+        self.on_tick, self.tick_seconds, self.clock = on_tick, tick_seconds, clock
+        self.started = clock()
+        self._last_tick = -float("inf")
+
+    @property
+    def elapsed(self) -> float:
+        return self.clock() - self.started
+
+    def check(self) -> None:
+        elapsed = self.elapsed
+        if self.on_tick is not None and elapsed - self._last_tick >= self.tick_seconds:
+            self._last_tick = elapsed
+            self.on_tick(elapsed)
+        if elapsed > self.seconds:
+            raise BudgetExceeded(f"{self.what} took longer than its time budget of {self.seconds:.0f} s and was "
+                                 f"stopped." + (f" {self.advice}" if self.advice else ""))
