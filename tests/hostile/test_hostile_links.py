@@ -46,6 +46,12 @@ def _within(field, value) -> bool:
         return (isinstance(value, tuple) and all(math.isfinite(v) for v in value)
                 and (field.max_items is None or len(value) <= field.max_items)
                 and (field.maximum is None or all(abs(v) <= field.maximum for v in value)))
+    if field.kind == "ints":
+        return (isinstance(value, tuple) and value and all(isinstance(v, int) for v in value)
+                and (field.max_items is None or len(value) <= field.max_items)
+                and min(value) >= field.minimum and max(value) <= field.maximum)
+    if field.kind == "covariates":
+        return isinstance(value, tuple) and (field.max_items is None or len(value) <= field.max_items)
     if field.kind == "names":
         return (isinstance(value, tuple) and all(isinstance(v, str) and v for v in value)
                 and (field.max_items is None or len(value) <= field.max_items)
