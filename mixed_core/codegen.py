@@ -229,6 +229,11 @@ def _random_part(spec: ModelSpec, variables: dict) -> str:
 
 def r_code(data, spec: ModelSpec, share_url: str = "", data_file: str = DATA_FILE) -> str:
     """R code (lme4 + lmerTest + emmeans) fitting the view's model to the data file."""
+    if getattr(spec, "time_unit", None):
+        return ("# Reproduces the mixed model of the Mixed models explorer view\n"
+                + "".join(f"# {line}\n" for line in _comment_lines(share_url))
+                + "# Not generated: this view's time axis is made from dates (unit and origin chosen in the app),\n"
+                  "# which this export does not yet write in R. The Python code (this package) reproduces it.\n")
     variables = _variables(data, spec)
     roles = spec.roles
     lines = [
@@ -246,8 +251,6 @@ def r_code(data, spec: ModelSpec, share_url: str = "", data_file: str = DATA_FIL
     columns = [f"  {v.name} = raw[[{r_str(v.column)}]]" for v in variables.values()]
     lines.append(",\n".join(columns))
     lines += [")", "d <- d[complete.cases(d), ]   # rows with a missing value are left out, as in the app"]
-    if getattr(spec, "time_unit", None):
-        lines.insert(0, "# NOTE: the app turns this view's dates into numbers; this code expects numbers already.")
     for v in variables.values():
         if v.categorical and v.levels:
             ref = _r_value(v.levels[0])
