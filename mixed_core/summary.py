@@ -13,13 +13,19 @@ def _pairs_block(left: list, right: list) -> list[str]:
     return lines
 
 
+def fmt_p(p) -> str:
+    """The app's one p-value format (``report.fmt_p``): '<0.001', else three decimals."""
+    from .report import fmt_p as one_format
+    return one_format(p)
+
+
 def _coef_lines(table, extra_rows=()) -> list[str]:
     names = list(table.index) + [r[0] for r in extra_rows]
     name_w = max(len(str(n)) for n in names) + 1
     cells = []
     for term, row in table.iterrows():
         cells.append([term, f"{row.estimate:.3f}", f"{row.std_error:.3f}", f"{row.z:.3f}",
-                      f"{row.p_value:.3f}", f"{row.ci_low:.3f}", f"{row.ci_high:.3f}"])
+                      fmt_p(row.p_value), f"{row.ci_low:.3f}", f"{row.ci_high:.3f}"])
     for name, value, se in extra_rows:
         cells.append([name, f"{value:.3f}", "" if se is None else f"{se:.3f}", "", "", "", ""])
     widths = [name_w] + [max(len(c[k]) for c in cells + [["", "Coef.", "Std.Err.", "z", "P>|z|", "[0.025", "0.975]"]])

@@ -238,7 +238,7 @@ def power_section(ws, result, spec, tables: dict) -> dict:
                 f"{md(result.data.roles.group)}s per category and count how often each fixed effect is significant "
                 f"(p < {ALPHA:g}, the table's z test). The settings are part of the link.")
     with st.container(horizontal=True, vertical_alignment="bottom"):
-        shared.bound(st.text_input, f"{md(result.data.roles.group)}s per category (comma-separated)",
+        shared.bound(st.text_input, f"Per category: numbers of {md(result.data.roles.group)}s (comma-separated)",
                              "power_persons", to_widget=lambda v: ", ".join(str(x) for x in v),
                              from_widget=_sizes, width=260)
         n = shared.bound(st.number_input, "Repeats per size", "power_repeats", min_value=2, max_value=limits.MAX_REPEATS, step=50,

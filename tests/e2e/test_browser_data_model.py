@@ -111,7 +111,7 @@ def wait_uploaded(pg, groups: str) -> None:
 
 def choose_upload_source(pg) -> None:
     pg.locator('[data-testid="stRadioOption"]', has_text="Upload a file").click()
-    pg.get_by_text("CSV, TSV, Excel or Parquet").first.wait_for()
+    pg.get_by_text("CSV, TSV, Excel").first.wait_for()
     wait_for_app(pg)
 
 
