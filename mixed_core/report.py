@@ -32,9 +32,10 @@ def variance_components_frame(result) -> pd.DataFrame:
             (f"{r.group} intercept", "sd", math.sqrt(max(result.re_cov[0, 0], 0.0)))]
     if result.random_slope:
         rows += [(f"{r.group} slope ({r.time})", "variance", result.re_cov[1, 1]),
-                 (f"{r.group} slope ({r.time})", "sd", math.sqrt(max(result.re_cov[1, 1], 0.0))),
-                 (f"{r.group} intercept-slope", "covariance", result.re_cov[0, 1]),
-                 (f"{r.group} intercept-slope", "correlation", result.intercept_slope_corr)]
+                 (f"{r.group} slope ({r.time})", "sd", math.sqrt(max(result.re_cov[1, 1], 0.0)))]
+        if result.correlated:   # uncorrelated slopes: no covariance is estimated
+            rows += [(f"{r.group} intercept-slope", "covariance", result.re_cov[0, 1]),
+                     (f"{r.group} intercept-slope", "correlation", result.intercept_slope_corr)]
     rows += [("Residual", "variance", result.residual_var),
              ("Residual", "sd", math.sqrt(max(result.residual_var, 0.0)))]
     return pd.DataFrame(rows, columns=["component", "statistic", "value"]).astype({"value": float})

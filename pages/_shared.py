@@ -125,6 +125,17 @@ def _example(key: str) -> pd.DataFrame:
     return load_example(key)
 
 
+def _settings_name_columns_of(frame: pd.DataFrame) -> bool:
+    """Whether the settings name columns (roles, covariates) and all of them are in ``frame``: then
+    an upload keeps them (a shared link's model, opened by someone who uploads the same file)."""
+    values = settings()
+    named = [values[r] for r in ("response", "time", "group") if values[r]]
+    if values["category"] not in (None, urlstate.NO_CATEGORY):
+        named.append(values["category"])
+    named += [c.name for c in values.get("covariates", ())]
+    return bool(named) and all(n in frame.columns for n in named)
+
+
 def read_upload(name: str, payload: bytes) -> None:
     """Read an uploaded file into the session; a bad file leaves the last good one in place."""
     report = None
@@ -137,8 +148,9 @@ def read_upload(name: str, payload: bytes) -> None:
         st.session_state["upload_error"] = " ".join([str(exc)] + reasons[:2])
         return
     st.session_state.pop("upload_error", None)
-    for setting in DATA_DEPENDENT:
-        set_setting(setting, urlstate.DEFAULTS[setting])
+    if not _settings_name_columns_of(frame):
+        for setting in DATA_DEPENDENT:
+            set_setting(setting, urlstate.DEFAULTS[setting])
     st.session_state["upload"] = {"name": name, "frame": frame, "report": report,
                                   "key": "upload:" + hashlib.sha256(payload).hexdigest()}
 
