@@ -34,16 +34,37 @@ SIZES = [
 STATSMODELS_TIMEOUT = 240  # seconds per fit: "where it finishes within a few minutes"
 
 
-def worker(persons: int, min_obs: int, max_obs: int, engine: str, slope: bool) -> dict:
+MODELS = ("intercept", "slope", "covariates")   # covariates: a random slope and two extra covariates
+MODEL_LABELS = {"intercept": "intercept", "slope": "intercept+slope", "covariates": "slope+2 covariates"}
+
+
+def with_covariates(frame, seed: int = 1):
+    """Two person-level covariates: a numeric baseline (centred, by time) and a four-level site."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    codes, persons = pd.factorize(frame["person"])
+    baseline = rng.normal(50.0, 10.0, len(persons))
+    site = np.array(["north", "south", "east", "west"], dtype=object)[rng.integers(0, 4, len(persons))]
+    return frame.assign(baseline=baseline[codes], site=site[codes])
+
+
+def worker(persons: int, min_obs: int, max_obs: int, engine: str, model: str) -> dict:
     from mixed_core import ColumnRoles, ModelSpec, prepare
+    from mixed_core.spec import Covariate
     from mixed_core import fast_engine, ols, sm_engine  # noqa: F401  (imports are not part of a fit's time)
     from mixed_core.fitting import fit_mixed
     from mixed_core.simulate import SimulationParams, simulate
 
     params = SimulationParams(persons_per_category=max(1, round(persons / 3)), min_obs=min_obs, max_obs=max_obs)
     frame = simulate(params).data
+    covariates = ()
+    if model == "covariates":
+        frame = with_covariates(frame)
+        covariates = (Covariate("baseline", centre=True, by_time=True), Covariate("site"))
     spec = ModelSpec(ColumnRoles("income", "years_after_grad", "person", "major"),
-                     random_slope=slope, method="reml", engine=engine)
+                     random_slope=model != "intercept", method="reml", engine=engine, covariates=covariates)
     start = time.perf_counter()
     data = prepare(frame, spec)
     prepared = time.perf_counter()
@@ -60,9 +81,8 @@ def worker(persons: int, min_obs: int, max_obs: int, engine: str, slope: bool) -
             "loglik": result.loglik, "converged": result.converged}
 
 
-def run_case(persons, min_obs, max_obs, engine, slope, timeout):
-    cmd = [sys.executable, __file__, "--worker", str(persons), str(min_obs), str(max_obs), engine,
-           "slope" if slope else "intercept"]
+def run_case(persons, min_obs, max_obs, engine, model, timeout):
+    cmd = [sys.executable, __file__, "--worker", str(persons), str(min_obs), str(max_obs), engine, model]
     try:
         out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -77,29 +97,31 @@ def main():
     parser.add_argument("--worker", nargs=5, help=argparse.SUPPRESS)
     parser.add_argument("--quick", action="store_true", help="only the two smallest sizes")
     parser.add_argument("--no-statsmodels", action="store_true")
+    parser.add_argument("--only", choices=MODELS, help="one model kind only (e.g. covariates)")
     args = parser.parse_args()
     if args.worker:
         persons, lo, hi, engine, kind = args.worker
-        print(json.dumps(worker(int(persons), int(lo), int(hi), engine, kind == "slope")))
+        print(json.dumps(worker(int(persons), int(lo), int(hi), engine, kind)))
         return
     sizes = SIZES[:2] if args.quick else SIZES
-    header = (f"{'data':<26} {'rows':>9} {'model':<16} {'engine':<12} {'seconds':>8} {'prepare':>8} "
+    header = (f"{'data':<26} {'rows':>9} {'model':<18} {'engine':<12} {'seconds':>8} {'prepare':>8} "
               f"{'fit peak MB':>11} {'RSS MB':>7}  log-likelihood")
     print(header)
     print("-" * len(header))
     for label, persons, lo, hi in sizes:
-        for slope in (False, True):
+        for model_kind in ([args.only] if args.only else MODELS):
             for engine in ("fast", "statsmodels"):
                 if engine == "statsmodels" and (args.no_statsmodels or persons > 10_000):
                     # 30,000 persons took statsmodels 417 s with a random slope on this machine.
                     row = {"status": "skipped (--no-statsmodels)" if args.no_statsmodels else "skipped (takes far longer than a few minutes)"}
                 else:
-                    row = run_case(persons, lo, hi, engine, slope, STATSMODELS_TIMEOUT if engine != "fast" else 600)
-                model = "intercept+slope" if slope else "intercept"
+                    row = run_case(persons, lo, hi, engine, model_kind,
+                                   STATSMODELS_TIMEOUT if engine != "fast" else 600)
+                model = MODEL_LABELS[model_kind]
                 if "status" in row:
-                    print(f"{label:<26} {'':>9} {model:<16} {engine:<12} {row['status']}")
+                    print(f"{label:<26} {'':>9} {model:<18} {engine:<12} {row['status']}")
                 else:
-                    print(f"{label:<26} {row['rows']:>9,} {model:<16} {engine:<12} {row['seconds']:>8.2f} "
+                    print(f"{label:<26} {row['rows']:>9,} {model:<18} {engine:<12} {row['seconds']:>8.2f} "
                           f"{row['prepare_seconds']:>8.2f} {row['fit_peak_mb']:>11.0f} {row['rss_peak_mb']:>7.0f}  "
                           f"{row['loglik']:.4f}"
                           + ("" if row["converged"] else " (not converged)"), flush=True)

@@ -438,7 +438,7 @@ def caterpillar_plot(result, which: str = "intercept", groups=None, highlight=()
             error_x=dict(type="data", array=[Z95 * se[code]], thickness=2.5, color=hl_colors[int(code)]),
             hovertemplate=f"{esc(r.group)}: %{{customdata}}<br>{which}: %{{x{HOVER_NUM}}} ± "
                           f"{Z95 * se[code]:,.4g} (95%)<extra></extra>"))
-    unit = (f"{esc(r.response)} at {esc(r.time)} = 0" if j == 0 else f"{esc(r.response)} per unit of {esc(r.time)}")
+    unit = (f"{esc(r.response)} at {esc(r.time)} = {data.time_centre:g}" if j == 0 else f"{esc(r.response)} per unit of {esc(r.time)}")
     main = f"{esc(r.group)} random {which}s (BLUPs, {unit}) with 95% intervals"
     fig = go.Figure(data=traces, layout=dict(title=_title(main, note), legend_title_text=_legend_title(data),
                                              height=int(min(max(350, 14 * len(codes) + 150), 1600)),
@@ -565,7 +565,7 @@ def _shrinkage_2d(result, table, keep, hl, note, hl_colors=None) -> go.Figure:
     fig.update_xaxes(range=xr)
     fig.update_yaxes(range=yr)
     _outside_note(fig, outside, " (few points, short time span)")
-    return _axes(fig, f"intercept ({r.response} at {r.time} = 0)", f"slope ({r.response} per unit of {r.time})")
+    return _axes(fig, f"intercept ({r.response} at {r.time} = {data.time_centre:g})", f"slope ({r.response} per unit of {r.time})")
 
 
 def _shrinkage_1d(result, table, keep, hl, note, hl_colors=None) -> go.Figure:
@@ -619,7 +619,7 @@ def _shrinkage_1d(result, table, keep, hl, note, hl_colors=None) -> go.Figure:
     fig.update_yaxes(type="category", categoryorder="array", categoryarray=labels[codes].tolist(),
                      showticklabels=len(codes) <= MAX_TICK_LABELS)
     _outside_note(fig, outside)
-    return _axes(fig, f"intercept ({r.response} at {r.time} = 0)", r.group)
+    return _axes(fig, f"intercept ({r.response} at {r.time} = {data.time_centre:g})", r.group)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from .design import ModelData, curve_contrasts, design_row, line_contrasts, quadratic_contrasts
+from .design import ModelData, curve_contrasts, line_contrasts, quadratic_contrasts
 from .spec import ModelSpec
 
 Z95 = float(special.ndtri(0.975))
@@ -332,52 +332,52 @@ def category_curves(data: ModelData, beta: np.ndarray, cov: np.ndarray, times, a
     return pd.concat(rows, ignore_index=True)
 
 
-def group_covariate_values(data: ModelData) -> list[dict]:
-    """Per group, its own covariate values: numeric at the group's mean, categorical at the level of
-    its first row (for the group's population line)."""
+def _group_factors(data: ModelData) -> tuple[np.ndarray, dict]:
+    """Per group: its category code (first row) and each covariate's value as the group's
+    population line uses it: numeric at the group's mean (centred if the covariate is), categorical
+    the code of its first row's level."""
     first = np.unique(data.group_index, return_index=True)[1]   # codes are 0..G-1 in order
+    cat = (np.asarray(data.category_index)[first] if data.levels else np.zeros(data.n_groups, dtype=np.int64))
     counts = data.group_sizes()
-    out = [dict() for _ in range(data.n_groups)]
+    values = {}
     for cov in data.covariates:
         if cov.kind == "numeric":
-            raw = cov.values + cov.mean if cov.centred else cov.values
-            means = np.bincount(data.group_index, raw, data.n_groups) / counts
-            for g in range(data.n_groups):
-                out[g][cov.name] = float(means[g])
+            values[cov.name] = np.bincount(data.group_index, cov.values, data.n_groups) / counts
         else:
-            codes = cov.codes[first]
-            for g in range(data.n_groups):
-                out[g][cov.name] = cov.levels[codes[g]]
+            values[cov.name] = np.asarray(cov.codes)[first]
+    return cat, values
+
+
+def _group_design(data: ModelData, time: float, cat: np.ndarray, values: dict) -> np.ndarray:
+    """(G, p): each group's row of X at model time ``time`` with its own category and covariates."""
+    roles = data.roles
+    G = len(cat)
+    out = np.ones((G, len(data.term_parts)))
+    for j, parts in enumerate(data.term_parts):
+        for variable, level, power in parts:
+            if variable == roles.time and level is None:
+                out[:, j] *= time ** power
+            elif variable == roles.category and level is not None and data.levels:
+                out[:, j] *= cat == data.levels.index(level)
+            else:
+                cov = data.covariate(variable)
+                if cov.kind == "numeric":
+                    out[:, j] *= values[variable] ** power
+                else:
+                    out[:, j] *= values[variable] == cov.levels.index(level)
     return out
 
 
 def group_population_lines(result, beta: np.ndarray) -> pd.DataFrame:
     data = result.data
-    first = np.unique(data.group_index, return_index=True)[1]
-    cat = (np.asarray(data.category_index)[first] if data.levels else np.zeros(data.n_groups, dtype=np.int64))
-    G = data.n_groups
-    if not data.covariates:
-        lines = result.lines()
-        icpt = lines["intercept"].to_numpy()[cat]
-        slope = lines["slope"].to_numpy()[cat]
-        curv = lines["curvature"].to_numpy()[cat] if "curvature" in lines else np.zeros(G)
-    else:
-        at = group_covariate_values(data)
-        icpt, slope, curv = np.empty(G), np.empty(G), np.empty(G)
-        cache = {}
-        for g in range(G):
-            key = (int(cat[g]), tuple(sorted(at[g].items())))
-            if key not in cache:
-                level = int(cat[g]) if data.levels else None
-                r0, r1, rm = (design_row(data, v, level, at[g]) for v in (0.0, 1.0, -1.0))
-                cache[key] = (r0 @ beta, (r1 - rm) @ beta / 2, ((r1 + rm) / 2 - r0) @ beta)
-            icpt[g], slope[g], curv[g] = cache[key]
+    cat, values = _group_factors(data)
+    r0, r1, rm = (_group_design(data, v, cat, values) for v in (0.0, 1.0, -1.0))
+    icpt, slope, curv = r0 @ beta, (r1 - rm) @ beta / 2, ((r1 + rm) / 2 - r0) @ beta
     blups = np.asarray(result.blups)
-    table = pd.DataFrame({"intercept": icpt, "slope": slope, "curvature": curv,
-                          "own_intercept": icpt + blups[:, 0],
-                          "own_slope": slope + (blups[:, 1] if result.random_slope else 0.0)},
-                         index=pd.Index(list(data.group_labels), name=data.roles.group))
-    return table
+    return pd.DataFrame({"intercept": icpt, "slope": slope, "curvature": curv,
+                         "own_intercept": icpt + blups[:, 0],
+                         "own_slope": slope + (blups[:, 1] if result.random_slope else 0.0)},
+                        index=pd.Index(list(data.group_labels), name=data.roles.group))
 
 
 @dataclass(frozen=True, eq=False)

@@ -200,3 +200,45 @@ def test_lines_average_categorical_covariates_and_take_numeric_means(pigs):
     np.testing.assert_allclose(curves[k, 1], design_row(d, 3.0, k), atol=1e-12)
     np.testing.assert_allclose(curves[k, 0], ci[k] - 2 * cs[k] + 4 * q[k], atol=1e-12)
     assert quadratic_contrasts(prepare(pigs, pig_spec())) is None
+
+
+def test_group_lines_use_each_groups_own_covariates(pigs):
+    from mixed_core.fitting import fit_mixed
+    spec = pig_spec(time_degree=2, covariates=(Covariate("Start", centre=True, by_time=True), Covariate("Evit")))
+    d = prepare(pigs, spec)
+    r = fit_mixed(d, spec)
+    gl = r.group_lines()
+    kept = pigs.loc[d.frame.index]
+    for g in (0, 17, 71):
+        rows = np.flatnonzero(d.group_index == g)
+        i = rows[0]
+        at = {"Start": kept["Start"].iloc[rows].mean(), "Evit": kept["Evit"].iloc[i]}
+        level = int(d.category_index[i])
+        for t in (-2.0, 0.0, 3.0):
+            expected = design_row(d, t, level, at) @ r.fe_estimate
+            row = gl.iloc[g]
+            assert row.intercept + row.slope * t + row.curvature * t * t == pytest.approx(expected, rel=1e-10)
+        # The person's predicted values are their population curve plus their BLUPs.
+        fitted = row.own_intercept + row.own_slope * d.time[rows] + row.curvature * d.time[rows] ** 2
+        np.testing.assert_allclose(fitted, r.fitted[rows], rtol=1e-9)
+    # Without covariates the groups' lines are their category's.
+    plain = fit_mixed(prepare(pigs, ModelSpec(PIGS)), ModelSpec(PIGS))
+    lines = plain.lines()
+    first = plain.group_lines().iloc[0]
+    assert first.intercept == pytest.approx(lines.loc[plain.data.levels[plain.data.category_index[0]], "intercept"])
+
+
+def test_curves_at_given_times_match_the_lines_and_their_ses(pigs):
+    from mixed_core.fitting import fit_mixed
+    spec = pig_spec(time_degree=2)
+    r = fit_mixed(prepare(pigs, spec), spec)
+    lines = r.lines()
+    curves = r.curves([6.0, 8.0])       # data units: 6 is the centre
+    at6 = curves[curves.time == 6.0].set_index("level")
+    np.testing.assert_allclose(at6["estimate"], lines["intercept"], rtol=1e-12)
+    np.testing.assert_allclose(at6["se"], lines["intercept_se"], rtol=1e-12)
+    at8 = curves[curves.time == 8.0].set_index("level")
+    np.testing.assert_allclose(at8["estimate"], lines["intercept"] + 2 * lines["slope"] + 4 * lines["curvature"],
+                               rtol=1e-12)
+    assert (at8["ci_high"] - at8["ci_low"]).gt(0).all()
+    assert "curvature" in lines and "Time = 6" in r.lines_note
