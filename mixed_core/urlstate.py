@@ -94,6 +94,7 @@ def format_number(value: float) -> str:
 # Flags: n numeric, c categorical (neither: decided from the data), t also by time, m centred at
 # its mean. Names and references are percent-escaped where they hold '%', ':' or ';'.
 COVARIATE_FLAGS = "nctm"
+MAX_COVARIATES = 50
 
 
 def _escape(text: str) -> str:
@@ -121,9 +122,10 @@ def covariates_to_text(covariates) -> str:
 def covariates_from_text(text: str) -> tuple:
     """The covariates a link names; ValueError with a reason when the text is not valid."""
     out = []
-    for item in text.split(";"):
-        if not item.strip():
-            continue
+    items = [item for item in text.split(";") if item.strip()]
+    if len(items) > MAX_COVARIATES:
+        raise ValueError(f"{len(items)} covariates; at most {MAX_COVARIATES}")
+    for item in items:
         pieces = item.split(":")
         if len(pieces) > 3:
             raise ValueError(f"'{item}' has more than name:flags:reference")

@@ -242,3 +242,42 @@ def test_curves_at_given_times_match_the_lines_and_their_ses(pigs):
                                rtol=1e-12)
     assert (at8["ci_high"] - at8["ci_low"]).gt(0).all()
     assert "curvature" in lines and "Time = 6" in r.lines_note
+
+
+def test_url_covariates_round_trip_and_problems():
+    from mixed_core import urlstate
+    covs = (Covariate("Evit", kind="categorical", reference="Evit000"), Covariate("Start", by_time=True, centre=True),
+            Covariate("a:b;c%d", kind="numeric"), Covariate("lvl", reference="x;y:z"))
+    text = urlstate.covariates_to_text(covs)
+    assert text.startswith("Evit:c:Evit000;Start:tm;")
+    assert urlstate.covariates_from_text(text) == covs
+    settings, problems = urlstate.decode({"covariates": text, "time_centre": "6", "time_degree": "2",
+                                          "uncorrelated": "true", "random_slope": "true"})
+    assert problems == [] and settings["covariates"] == covs
+    assert urlstate.decode(urlstate.encode(settings))[0] == settings
+    spec = urlstate.model_spec(settings, PIGS)
+    assert spec.covariates == covs and spec.time_centre == 6.0 and spec.time_degree == 2 and not spec.correlated
+    # A covariate that names a role is left out of the spec (the page says so).
+    assert urlstate.model_spec({**settings, "covariates": (Covariate("Cu"),)}, PIGS).covariates == ()
+    for bad in ("Evit:q", "Evit:nc", "Evit:tt", "a:b:c:d", ";".join(f"x{i}" for i in range(51)), "Start:n:26",
+                "Evit:cm"):
+        _, problems = urlstate.decode({"covariates": bad})
+        assert len(problems) == 1 and "for covariates is not valid" in problems[0], bad
+    _, problems = urlstate.decode({"time_degree": "3", "time_centre": "inf"})
+    assert len(problems) == 2
+
+
+def test_category_lines_chart_draws_each_levels_curve_on_the_datas_time_axis(pigs):
+    from mixed_core import figures as F
+    from mixed_core.fitting import fit_mixed
+    spec = pig_spec(time_degree=2)
+    r = fit_mixed(prepare(pigs, spec), spec)
+    fig = F.category_lines_plot(r)
+    lines = [t for t in fig.data if t.name and t.name.startswith("mixed model: ")]
+    assert len(lines) == 3
+    for k, trace in enumerate(lines):
+        x = np.asarray(trace.x)
+        assert x.min() >= 1 - 1e-9 and x.max() <= 12 + 1e-9 and 6.0 in x     # data units, through the centre
+        expected = r.curves(x).query("level == @r.data.levels[@k]")["estimate"].to_numpy()
+        np.testing.assert_allclose(np.asarray(trace.y), expected, rtol=1e-10)
+    assert "Start at its mean" in fig.layout.title.text
