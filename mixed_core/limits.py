@@ -38,6 +38,12 @@ MAX_REPEATS = 1_000             # repeats of the simulated experiment (REPEAT_SE
 MAX_COVARIATES = 20             # covariates named in a link
 MAX_POWER_SIZES = 10            # sample sizes of one power study
 
+# ---- files: the upload limit (also .streamlit/config.toml's server.maxUploadSize), rows the app
+# reads, and columns anywhere (each column is read value by value: 5,000 took minutes).
+MAX_UPLOAD_MB = 50
+MAX_UPLOAD_ROWS = 1_000_000
+MAX_COLUMNS = 300
+
 # ---- long work in the app
 STATSMODELS_MAX_GROUPS = 2_000  # the statsmodels engine in the app (about 10 s / 35 s with a slope)
 STATSMODELS_SECONDS = 60.0      # its time budget; the fast engine reaches the same optimum at any size
@@ -74,3 +80,33 @@ class Budget:
         if elapsed > self.seconds:
             raise BudgetExceeded(f"{self.what} took longer than its time budget of {self.seconds:.0f} s and was "
                                  f"stopped." + (f" {self.advice}" if self.advice else ""))
+
+
+def check_statsmodels_size(n_groups: int) -> None:
+    """The app fits with the statsmodels engine up to :data:`STATSMODELS_MAX_GROUPS` groups."""
+    if n_groups > STATSMODELS_MAX_GROUPS:
+        raise UserInputError(
+            f"The statsmodels engine is limited to {STATSMODELS_MAX_GROUPS:,} groups in the app (this data has "
+            f"{n_groups:,}): it would take minutes. The fast engine reaches the same optimum in about a second: "
+            "choose it above (or run statsmodels on this data from the command line).")
+
+
+def check_columns(n_columns: int, label: str) -> None:
+    """Files with more than :data:`MAX_COLUMNS` columns are refused before their values are read."""
+    if n_columns > MAX_COLUMNS:
+        raise UserInputError(
+            f"{label} has {n_columns:,} columns; at most {MAX_COLUMNS:,} can be read. Keep the columns the model "
+            "needs (response, time, group, category, covariates) and load that file.")
+
+
+def check_upload(n_bytes: int, n_lines: Optional[int], name: str) -> None:
+    """An upload over :data:`MAX_UPLOAD_MB` MB or (text files, counted by line breaks) over
+    :data:`MAX_UPLOAD_ROWS` rows is refused before it is read."""
+    if n_bytes > MAX_UPLOAD_MB * 1024 * 1024:
+        raise UserInputError(
+            f"'{name}' is {n_bytes / 1024 / 1024:,.1f} MB; the app reads files of at most {MAX_UPLOAD_MB} MB. "
+            "Save it as Parquet (smaller), keep the columns the model needs, or fit it with the command line.")
+    if n_lines is not None and n_lines > MAX_UPLOAD_ROWS + 1:
+        raise UserInputError(
+            f"'{name}' has about {n_lines - 1:,} rows; the app reads at most {MAX_UPLOAD_ROWS:,}. Fit larger data "
+            "with the command line (python -m mixed_core fit).")

@@ -21,6 +21,7 @@ import pandas as pd
 from . import fastcsv
 from .design import _check_columns, level_label
 from .errors import UserInputError
+from .limits import check_columns
 from .spec import ColumnRoles
 from .values import ColumnReading, interpret
 
@@ -36,6 +37,10 @@ _SNIFF_CHARS = 64_000
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 Source = Union[bytes, bytearray, memoryview, str, Path, io.IOBase]
+
+
+def _capitalised(sentence: str) -> str:
+    return sentence[:1].upper() + sentence[1:]
 
 
 def _problem(sentence: str) -> UserInputError:
@@ -179,6 +184,7 @@ def _read_parquet(data: bytes, label: str) -> pd.DataFrame:
             "Export it again or save it as CSV.") from None
     if not isinstance(df.index, pd.RangeIndex):
         df = df.reset_index()   # a named index written by pandas is a real column
+    check_columns(df.shape[1], _capitalised(label))
     return df
 
 
@@ -207,6 +213,7 @@ def _read_excel(data: bytes, label: str, report: ReadReport) -> pd.DataFrame:
     if not rows:
         raise _problem(f"The first sheet of {label} is empty. Put the table on the first sheet, with a header row.")
     width = max(len(r) for r in rows)
+    check_columns(width, _capitalised(label))
     header = [_cell_name(v) for v in rows[0]] + [""] * (width - len(rows[0]))
     body = [r + [None] * (width - len(r)) for r in rows[1:]]
     columns = {}
@@ -272,6 +279,7 @@ def _read_text(data: bytes, label: str, report: ReadReport, tab_default: bool) -
     header = next(reader, [])
     if not header:
         raise _problem(f"{label} is empty. Choose a file with a header row and at least one data row.")
+    check_columns(len(header), _capitalised(label))
     body = _raw_text_table(text, delimiter, reader.line_num, label)
     width = len(header)
     if body.shape[1] > width:

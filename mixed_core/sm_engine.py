@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 import numpy as np
 import pandas as pd
@@ -68,6 +68,8 @@ def _run(model: MixedLM, reml: bool, method: Optional[str], label: str, start=No
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")  # ConvergenceWarnings etc.: judged below instead
             fit = model.fit(reml=reml, method=method, start_params=start, full_output=True, **options)
+    except UserInputError:  # the caller's check stopped the fit (a time budget): stop, do not try on
+        raise
     except Exception as error:  # LinAlgError "Singular matrix", ValueError, ...
         return _Attempt(label, failure=f"it stopped with an error ({type(error).__name__}: {error})")
     values = np.concatenate([np.ravel(fit.fe_params), np.ravel(fit.cov_re), [fit.scale, fit.llf]])
@@ -166,9 +168,23 @@ def _singular_sentence(data: ModelData, q: int, theta: np.ndarray) -> str:
             "switching it off.")
 
 
+def _checked(model: MixedLM, check: Callable[[], None]) -> None:
+    """Call ``check()`` before every evaluation of the model's log-likelihood (every optimizer
+    step), so that the caller can stop a long fit by raising from it."""
+    loglike = model.loglike
+
+    def checked_loglike(*args, **kwargs):
+        check()
+        return loglike(*args, **kwargs)
+    model.loglike = checked_loglike
+
+
 def fit_statsmodels(data: ModelData, spec: ModelSpec, *,
-                    optimizers: Sequence[Optional[str]] = OPTIMIZERS) -> MixedResult:
-    """Fit ``spec`` with statsmodels' MixedLM, trying ``optimizers`` in turn (see the module doc)."""
+                    optimizers: Sequence[Optional[str]] = OPTIMIZERS,
+                    check: Optional[Callable[[], None]] = None) -> MixedResult:
+    """Fit ``spec`` with statsmodels' MixedLM, trying ``optimizers`` in turn (see the module doc).
+    ``check`` (optional) is called at every log-likelihood evaluation; what it raises (a
+    :class:`UserInputError` such as ``limits.BudgetExceeded``, or any BaseException) stops the fit."""
     n = data.n_obs
     q = 2 if spec.random_slope else 1
     Z = np.ones((n, 1)) if q == 1 else np.column_stack([np.ones(n), data.time])
@@ -177,6 +193,8 @@ def fit_statsmodels(data: ModelData, spec: ModelSpec, *,
     model = MixedLM(pd.Series(data.y, name=data.roles.response),
                     pd.DataFrame(data.X, columns=list(data.term_names)),
                     data.group_index, exog_re=pd.DataFrame(Z, columns=re_names))
+    if check is not None:
+        _checked(model, check)
 
     correlated = q == 1 or bool(getattr(spec, "correlated", True))
     free = None if correlated else MixedLMParams.from_components(np.ones(data.X.shape[1]), np.eye(2))

@@ -10,6 +10,7 @@ import dataclasses
 import hashlib
 import runpy
 import threading
+from collections import OrderedDict
 from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
@@ -17,7 +18,7 @@ from typing import Any, Callable, Optional
 import pandas as pd
 import streamlit as st
 
-from mixed_core import ColumnRoles, ModelSpec, UserInputError, prepare, urlstate
+from mixed_core import ColumnRoles, ModelSpec, UserInputError, limits, prepare, urlstate
 from mixed_core.design import covariate_kind, level_labels
 from mixed_core.examples import EXAMPLES, load_example
 from mixed_core.fitting import fit_mixed, fit_ols
@@ -140,7 +141,10 @@ def read_upload(name: str, payload: bytes) -> None:
     """Read an uploaded file into the session; a bad file leaves the last good one in place."""
     report = None
     try:
+        text_like = not payload.startswith((b"PK\x03\x04", b"PAR1"))
+        limits.check_upload(len(payload), payload.count(b"\n") if text_like else None, name)
         frame, report = load_table(payload, filename=name)
+        limits.check_upload(0, len(frame) + 1, name)
         guess_roles(frame)  # a table the app cannot use at all is reported now
     except UserInputError as exc:
         # Why a column that looks like numbers stayed text is often the reason.
@@ -387,12 +391,65 @@ def natural_levels(ws: Workspace, spec: ModelSpec) -> list:
     return list(data.levels)
 
 
+# statsmodels fits: slow, so made under a time budget with a progress bar and a Cancel button,
+# outside st.cache_resource (whose replay cannot hold a progress bar) in this process-wide LRU.
+SM_RESULTS_MAX = 8          # statsmodels fits kept (data of at most limits.STATSMODELS_MAX_GROUPS groups)
+_sm_results: "OrderedDict[tuple, Any]" = OrderedDict()
+_sm_lock = threading.Lock()
+
+
+def _cancel_statsmodels(key: tuple) -> None:
+    st.session_state["sm_cancelled"] = key
+
+
+def statsmodels_fit(ws: Workspace, spec: ModelSpec):
+    """The statsmodels fit of this data and model: from the LRU, or fitted now under
+    limits.STATSMODELS_SECONDS with a progress bar and a Cancel button. The bar's updates are
+    Streamlit's yield points: a Cancel (a rerun), another setting, or the session going away
+    stops the fit there. UserInputError when the data are beyond the engine's bound, the
+    budget runs out or the user cancelled."""
+    key = (ws.data_key, spec)
+    with _sm_lock:
+        if key in _sm_results:
+            _sm_results.move_to_end(key)
+            return _sm_results[key]
+    data = prepared(ws.data_key, spec, ws.frame)
+    limits.check_statsmodels_size(data.n_groups)
+    if st.session_state.get("sm_cancelled") == key:
+        if not st.button("Fit with statsmodels after all", key="sm_again"):
+            raise UserInputError("The statsmodels fit was cancelled. The fast engine reaches the same optimum in "
+                                 "about a second: choose it above, or fit with statsmodels after all.")
+        st.session_state.pop("sm_cancelled", None)
+    seconds = limits.STATSMODELS_SECONDS
+    slot = st.empty()
+    with slot.container():
+        bar = st.progress(0.0, text=f"Fitting with statsmodels (at most {seconds:.0f} s)…")
+        st.button("Cancel", key="sm_cancel", on_click=_cancel_statsmodels, args=(key,))
+    budget = limits.Budget(seconds, "The statsmodels fit", "The fast engine reaches the same optimum in about a "
+                           "second: choose it above.", on_tick=lambda elapsed: bar.progress(
+                               min(elapsed / seconds, 1.0),
+                               text=f"Fitting with statsmodels: {elapsed:.0f} s of at most {seconds:.0f} s"))
+    try:
+        result = fit_mixed(data, spec, check=budget.check)
+    finally:
+        slot.empty()
+    with _sm_lock:
+        _sm_results[key] = result
+        while len(_sm_results) > SM_RESULTS_MAX:
+            _sm_results.popitem(last=False)
+    return result
+
+
 def fit_or_explain(ws: Workspace, spec: ModelSpec):
     """(result, ols) for the current data and model, fitted once and cached; or None after
     saying on the page why the model cannot be fitted (the data and settings stay)."""
     try:
-        with st.spinner(f"Fitting the mixed model ({spec.engine} engine)…"):
-            result = fitted(ws.data_key, spec, ws.frame)
+        if spec.engine == "statsmodels":
+            result = statsmodels_fit(ws, spec)
+        else:
+            with st.spinner("Fitting the mixed model…"):
+                result = fitted(ws.data_key, spec, ws.frame)
+        with st.spinner("Fitting OLS…"):
             ols = fitted_ols(ws.data_key, data_spec(spec), ws.frame)
     except UserInputError as exc:
         st.error(md(str(exc)), icon="⚠️")

@@ -1,4 +1,6 @@
 """Explore page: what the mixed model does, in charts: lines, BLUPs, shrinkage, diagnostics, truth."""
+import time
+
 import streamlit as st
 
 from mixed_core import UserInputError, figures, limits, report
@@ -184,12 +186,24 @@ def run_stoppable(name: str, key, steps, total: int, slot) -> None:
         bar = st.progress(0.0, text="Simulating and fitting…")
         st.button("Stop", key=f"{name}_stop", icon=":material/stop:")
     done = 0
+    seconds, started = limits.REPEAT_SECONDS, time.monotonic()
+    st.session_state.pop(f"{name}_budget", None)
     for done, got in enumerate(steps, start=1):
         rows += got
-        bar.progress(done / total, text=f"Fit {done:,} of {total:,}")
+        elapsed = time.monotonic() - started
+        bar.progress(done / total, text=f"Fit {done:,} of {total:,} ({elapsed:.0f} s of at most {seconds:.0f} s)")
+        if elapsed > seconds and done < total:   # the time budget: keep what is done
+            st.session_state[f"{name}_budget"] = key
+            break
     slot.empty()
     st.session_state.pop(f"{name}_partial", None)
     st.session_state[f"{name}_study"] = (key, rows, done, total)
+
+
+def _budget_note(name: str, key) -> str:
+    if st.session_state.get(f"{name}_budget") != key:
+        return ""
+    return f" (its time budget of {limits.REPEAT_SECONDS:.0f} s ran out)"
 
 
 def stored_study(name: str, key):
@@ -223,7 +237,8 @@ def repeat_section(ws, result, spec, tables: dict) -> dict:
     rows, done, total = stored
     study = pd.DataFrame(rows, columns=COLUMNS)
     if done < total:
-        st.warning(f"Stopped after {done:,} of {total:,} repeats; the summary uses those.")
+        st.warning(f"Stopped after {done:,} of {total:,} repeats{_budget_note('repeat', key)}; the summary uses "
+                   "those.")
     summary = tables["Repeated experiment"] = report.repeat_display(repeat_summary(study), result.data.roles)
     shared.table(summary)
     st.caption("Coverage: the share of repeats whose 95% interval contains the truth (about 95% when the "
@@ -262,7 +277,7 @@ def power_section(ws, result, spec, tables: dict) -> dict:
         return {}
     rows, done, total = stored
     if done < total:
-        st.warning(f"Stopped after {done:,} of {total:,} fits; the curve uses those.")
+        st.warning(f"Stopped after {done:,} of {total:,} fits{_budget_note('power', key)}; the curve uses those.")
     table = power_table(pd.DataFrame(rows))
     fig = power_plot(table, group=result.data.roles.group)
     chart(fig, "power_curve")
