@@ -106,26 +106,26 @@ def builder_controls(ws, spec) -> None:
             kind = cov.kind or detected
             with st.container(horizontal=True, gap="medium", vertical_alignment="bottom"):
                 st.markdown(f"**{md(cov.name)}**")
-                _covariate_widget(st.selectbox, f"Kind of {cov.name}", cov, "kind", cov.kind,
+                _covariate_widget(st.selectbox, f"Kind of {md(cov.name)}", cov, "kind", cov.kind,
                                   options=[None, "numeric", "categorical"], width=200,
                                   format_func=lambda k: f"from the data ({detected})" if k is None else k)
                 if kind == "categorical":
                     levels = list(level_labels(pd.unique(series.dropna())))
-                    _covariate_widget(st.selectbox, f"Reference level of {cov.name}", cov, "reference",
+                    _covariate_widget(st.selectbox, f"Reference level of {md(cov.name)}", cov, "reference",
                                       cov.reference if cov.reference in levels else (levels[0] if levels else None),
                                       options=levels, width=200,
                                       convert=lambda v, first=(levels[0] if levels else None): None if v == first else v)
                 else:
                     _covariate_widget(st.checkbox, "centred at its mean", cov, "centre", cov.centre,
                                       help="The intercept then describes a row with the average value.")
-                _covariate_widget(st.checkbox, f"also by {roles.time}", cov, "by_time", cov.by_time,
+                _covariate_widget(st.checkbox, f"also by {md(roles.time)}", cov, "by_time", cov.by_time,
                                   help=f"Its effect changes with {roles.time} (an interaction with time).")
         with st.container(horizontal=True, gap="medium", vertical_alignment="bottom"):
-            shared.bound(st.number_input, f"Centre {roles.time} at", "time_centre", width=220,
+            shared.bound(st.number_input, f"Centre {md(roles.time)} at", "time_centre", width=220,
                          placeholder="as it is (0)",
                          help=f"The intercept then describes {roles.time} = this value instead of 0 (fixed and "
                               "random part). Empty: time as it is.")
-            shared.bound(st.radio, f"Shape over {roles.time}", "time_degree", options=["1", "2"],
+            shared.bound(st.radio, f"Shape over {md(roles.time)}", "time_degree", options=["1", "2"],
                          format_func=DEGREE_LABELS.get, horizontal=True, width="content",
                          help="Quadratic adds time squared, also for each level of the category: the lines "
                               "become curves.")

@@ -9,6 +9,7 @@ import pytest
 from apptest_helpers import app, tables, texts
 from builder_cases import BUILDER_CASES, case_file, cases, discrepancies, spec_for
 from mixed_core import urlstate
+from mixed_core.spec import Covariate
 from mixed_core.loading import read_table
 
 EXAMPLES = {"sleepstudy.csv": dict(source="example", example="sleepstudy"), "seed_income.csv": {}}
@@ -166,3 +167,17 @@ def test_a_covariate_missing_from_the_data_is_reported():
     assert "The covariate 'Height' is not a column of this data" in texts(at)
     assert "Evit[T.Evit100]" in list(table_with(at, "Coef.")["term"])
     assert query(at, "covariates") == "Evit"
+
+
+def test_covariate_names_are_shown_as_text_not_markdown():
+    """A covariate called like Markdown/LaTeX is shown literally on the page and in the link."""
+    case = next(c for c in BUILDER_CASES if c["case"] == "dietox_covariates")
+    frame = read_table(case_file(case)).rename(columns={"Start": "$x_1$ **b**"})
+    at = app("model", source="upload", response="Weight", time="Time", group="Pig", category="Cu",
+             covariates=urlstate.covariates_to_text((Covariate("$x_1$ **b**", centre=True),)))
+    at.session_state["upload"] = {"name": "dietox.csv", "frame": frame, "key": "upload:evil"}
+    at.run()
+    assert not at.exception
+    assert "$x_1$ **b**" in list(table_with(at, "Coef.")["term"])
+    assert any(m.value == "**\\$x\\_1\\$ \\*\\*b\\*\\***" for m in at.markdown)
+    assert at.checkbox(key="w_cov_centre_$x_1$ **b**").value is True
