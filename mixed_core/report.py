@@ -78,6 +78,13 @@ def data_csv(frame: pd.DataFrame) -> str:
     return csvsafe.to_csv(frame, index=False)
 
 
+def data_csv_exact(frame: pd.DataFrame) -> str:
+    """The table exactly as loaded, for the generated code (``codegen``) to read back: nothing is
+    neutralised, because a level such as '=A' must stay '=A' for the code to reproduce the fit.
+    Meant for R and Python, not a spreadsheet (use :func:`data_csv` for that)."""
+    return frame.to_csv(index=False)
+
+
 def comparison_frame(result, ols) -> pd.DataFrame:
     """Mixed vs OLS fixed effects side by side, with the SE ratio."""
     fe, ofe = result.fixed_effects(), ols.fixed_effects()

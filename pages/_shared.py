@@ -494,13 +494,13 @@ def code_panel(ws: Workspace, result) -> None:
     url = st.session_state.get("share_url", "")
     with st.expander("Reproduce in code: R (lme4, lmerTest, emmeans) and Python", icon=":material/code:"):
         st.caption("Save the data as data.csv next to the script (the button below gives the data exactly as the "
-                   "app read them), then run it. The R code prints lme4's table with lmerTest's p-values and "
+                   "app read them, for R and Python; the Downloads' CSV is the one for spreadsheets), then run it. The R code prints lme4's table with lmerTest's p-values and "
                    "emmeans' lines; the Python code uses this package, and statsmodels where it can express "
                    "the model.")
         r_text = codegen.r_code(result.data, result.spec, url)
         py_text = codegen.python_code(result.data, result.spec, url)
         with st.container(horizontal=True):
-            st.download_button("data.csv", lambda: report.data_csv(ws.frame), "data.csv", "text/csv",
+            st.download_button("data.csv", lambda: report.data_csv_exact(ws.frame), "data.csv", "text/csv",
                                key="code_data", on_click="ignore", icon=":material/download:")
             st.download_button("model.R", r_text, "model.R", "text/plain", key="code_r", on_click="ignore",
                                icon=":material/download:")

@@ -17,15 +17,16 @@ import pytest
 from datasets import DATA, INCOME
 from mixed_core import ColumnRoles, ModelSpec, codegen, prepare
 from mixed_core.fitting import fit_mixed
-from mixed_core.report import data_csv
+from mixed_core.report import data_csv_exact as data_csv
 
 EVIL = {
-    "income": 'inc"ome\\"); system("touch /tmp/pwned_r") #',
+    "income": '=inc"ome\\"); system("touch /tmp/pwned_r") #',
     "years_after_grad": "t'); __import__('os').system('touch /tmp/pwned_py') #",
     "person": "per`son\\\\",   # (a newline in a header is not read back faithfully by loading.read_table yet)
     "major": "m\u00e4jor ${x} \\u0041",
 }
-EVIL_LEVELS = {"Juggling": 'Jug"gling\\', "Magic": "Ma'gic\u2603", "Dragon Taming": "Dragon\tTaming ` $"}
+# Levels that a spreadsheet would take for formulas stay as they are in the code's data.csv.
+EVIL_LEVELS = {"Juggling": '=Jug"gling\\', "Magic": "-Ma'gic\u2603", "Dragon Taming": "Dragon\tTaming ` $"}
 
 
 @contextlib.contextmanager
