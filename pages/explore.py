@@ -279,6 +279,12 @@ def power_section(ws, result, spec, tables: dict) -> dict:
     if done < total:
         st.warning(f"Stopped after {done:,} of {total:,} fits{_budget_note('power', key)}; the curve uses those.")
     table = power_table(pd.DataFrame(rows))
+    failed = [r["error"] for r in rows if r.get("error")]
+    if failed:
+        st.warning(md(f"{len(failed):,} of {done:,} fits failed and count as not significant; the first said: "
+                      f"{failed[0]}"))
+    if table.empty:
+        return {}
     fig = power_plot(table, group=result.data.roles.group)
     chart(fig, "power_curve")
     wide = table.pivot(index="term", columns="persons", values="power").loc[list(dict.fromkeys(table["term"]))]
