@@ -32,8 +32,35 @@ def true_variances(truth, random_slope: bool) -> dict:
     return out
 
 
+def in_model_terms(true_fe: dict, true_var: dict, data) -> tuple[dict, dict]:
+    """The simulation's truth as the model's parameters: with time centred at c, each
+    time-free term's truth is its value at time c (plus c times its time interaction), and the
+    random intercept's variance and its covariance with the slope are those at time c; with a
+    quadratic time, the true coefficients of time squared (and its category interactions) are 0."""
+    c, t = data.time_centre, data.roles.time
+    fe = dict(true_fe)
+    if c:
+        for name, value in true_fe.items():
+            partner = t if name == "Intercept" else f"{t}:{name}"
+            if partner in true_fe and name != t and not name.startswith(f"{t}:"):
+                fe[name] = value + c * true_fe[partner]
+    if data.time_degree == 2:
+        for name, parts in zip(data.term_names, data.term_parts):
+            if any(v == t and lev is None and p == 2 for v, lev, p in parts) and \
+                    all((v == t and lev is None) or v == data.roles.category for v, lev, p in parts):
+                fe[name] = 0.0
+    var = dict(true_var)
+    if c and {"group_var", "slope_var", "group_slope_cov"} <= set(var):
+        g, s, cv = var["group_var"], var["slope_var"], var["group_slope_cov"]
+        var["group_var"] = g + 2 * c * cv + c * c * s
+        var["group_slope_cov"] = cv + c * s
+    return fe, var
+
+
 def _rows_for(result, truth, repeat: int, seed: int) -> list[dict]:
-    true_fe = truth.fixed_effects(reference=result.data.reference)
+    vc = result.variance_components()
+    true_fe, true_var = in_model_terms(truth.fixed_effects(reference=result.data.reference),
+                                       true_variances(truth, True), result.data)
     rows = []
     base = dict(repeat=repeat, seed=seed, converged=bool(result.converged), singular=bool(result.singular),
                 error="")
@@ -42,8 +69,9 @@ def _rows_for(result, truth, repeat: int, seed: int) -> list[dict]:
         lo, hi = est - Z95 * se, est + Z95 * se
         rows.append(dict(base, parameter=name, kind=FIXED, truth=t, estimate=float(est), std_error=float(se),
                          ci_low=lo, ci_high=hi, covered=bool(lo <= t <= hi) if np.isfinite(t) else None))
-    vc = result.variance_components()
-    for name, t in true_variances(truth, result.random_slope).items():
+    for name, t in true_var.items():
+        if name not in vc:   # no random slope, or an uncorrelated one: not a parameter of the model
+            continue
         rows.append(dict(base, parameter=name, kind=VARIANCE, truth=float(t), estimate=float(vc[name]),
                          std_error=np.nan, ci_low=np.nan, ci_high=np.nan, covered=None))
     return rows
@@ -60,11 +88,12 @@ def truth_table(result, truth) -> pd.DataFrame:
     data = result.data
     reference = data.reference if data.reference in getattr(truth, "baseline", {}) else None
     true_fe = truth.fixed_effects(reference=reference) if data.levels else {}
+    if not data.levels and len(truth.categories) == 1:
+        true_fe = {k: v for k, v in truth.fixed_effects().items() if k in ("Intercept", data.roles.time)}
+    true_fe, true_var = in_model_terms(true_fe, true_variances(truth, True), data)
     rows = []
     for name, est, se in zip(result.term_names, result.fe_estimate, result.fe_se):
         t = true_fe.get(name, np.nan)
-        if not data.levels and name in ("Intercept", data.roles.time) and len(truth.categories) == 1:
-            t = truth.fixed_effects()[name]
         lo, hi = est - Z95 * se, est + Z95 * se
         rows.append(dict(parameter=name, kind=FIXED, truth=t, estimate=float(est), std_error=float(se),
                          ci_low=lo, ci_high=hi, covered=bool(lo <= t <= hi) if np.isfinite(t) else None,
@@ -74,13 +103,14 @@ def truth_table(result, truth) -> pd.DataFrame:
             rows.append(dict(parameter=name, kind=FIXED, truth=t, estimate=np.nan, std_error=np.nan,
                              ci_low=np.nan, ci_high=np.nan, covered=None, note="not in the model"))
     vc = result.variance_components()
-    for name, t in true_variances(truth, True).items():
+    for name, t in true_var.items():
         in_model = name in vc
         if not in_model and t == 0:
             continue
         rows.append(dict(parameter=name, kind=VARIANCE, truth=float(t), estimate=vc.get(name, np.nan),
                          std_error=np.nan, ci_low=np.nan, ci_high=np.nan, covered=None,
-                         note="" if in_model else "not in the model (no random slope)"))
+                         note="" if in_model else ("not in the model (uncorrelated slopes)" if result.random_slope
+                                                   else "not in the model (no random slope)")))
     return pd.DataFrame(rows).set_index("parameter")
 
 

@@ -281,3 +281,30 @@ def test_category_lines_chart_draws_each_levels_curve_on_the_datas_time_axis(pig
         expected = r.curves(x).query("level == @r.data.levels[@k]")["estimate"].to_numpy()
         np.testing.assert_allclose(np.asarray(trace.y), expected, rtol=1e-10)
     assert "Start at its mean" in fig.layout.title.text
+
+
+def test_ground_truth_in_the_terms_of_a_centred_quadratic_uncorrelated_model():
+    from mixed_core.fitting import fit_mixed
+    from mixed_core.repeat import iter_repeats, truth_table
+    from mixed_core.simulate import SimulationParams, simulate
+
+    sim = simulate(SimulationParams())
+    spec = ModelSpec(INCOME, reference="Juggling", random_slope=True, correlated=False, time_centre=10,
+                     time_degree=2)
+    r = fit_mixed(prepare(sim.data, spec), spec)
+    table = truth_table(r, sim.truth)
+    p = SimulationParams()
+    # At year 10: Juggling's mean is baseline + 10 x growth; Magic's shift is the difference there.
+    assert table.loc["Intercept", "truth"] == pytest.approx(p.baseline[0] + 10 * p.growth[0])
+    assert table.loc["major[T.Magic]", "truth"] == pytest.approx(
+        p.baseline[1] + 10 * p.growth[1] - p.baseline[0] - 10 * p.growth[0])
+    assert table.loc["years_after_grad", "truth"] == pytest.approx(p.growth[0])
+    assert table.loc["I(years_after_grad ** 2)", "truth"] == 0
+    assert table.loc["I(years_after_grad ** 2):major[T.Magic]", "truth"] == 0
+    g, s = p.intercept_sd ** 2, p.slope_sd ** 2
+    cov = sim.truth.group_slope_cov
+    assert table.loc["group_var", "truth"] == pytest.approx(g + 20 * cov + 100 * s)
+    assert "uncorrelated" in table.loc["group_slope_cov", "note"]
+    # The repeat study runs the same model (no covariance parameter to compare).
+    rows = next(iter_repeats(p, spec, 1))
+    assert "group_slope_cov" not in {row["parameter"] for row in rows}
