@@ -19,6 +19,7 @@ import plotly.graph_objects as go
 from .design import prepare
 from .errors import UserInputError
 from .fitting import fit_mixed
+from .repeat import in_model_terms
 from .simulate import SimulationParams, simulate
 from .spec import ModelSpec
 
@@ -68,6 +69,7 @@ def iter_power(params: SimulationParams, spec: ModelSpec, persons: Iterable[int]
                 continue
             truth = sim.truth.fixed_effects(reference=result.data.reference) if result.data.levels else \
                 sim.truth.fixed_effects()
+            truth, _ = in_model_terms(truth, {}, result.data)   # centred / quadratic time: the model's terms
             fe = result.fixed_effects()
             yield [dict(persons=size, repeat=i, seed=seed, term=term, truth=float(truth.get(term, np.nan)),
                         estimate=float(row.estimate), p_value=float(row.p_value),

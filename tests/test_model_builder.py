@@ -308,3 +308,14 @@ def test_ground_truth_in_the_terms_of_a_centred_quadratic_uncorrelated_model():
     # The repeat study runs the same model (no covariance parameter to compare).
     rows = next(iter_repeats(p, spec, 1))
     assert "group_slope_cov" not in {row["parameter"] for row in rows}
+
+
+def test_power_study_truth_is_in_the_centred_models_terms():
+    from mixed_core.power import iter_power
+    from mixed_core.simulate import SimulationParams
+
+    p = SimulationParams(persons_per_category=20)
+    spec = ModelSpec(INCOME, reference="Juggling", time_centre=10)
+    rows = {row["term"]: row for row in next(iter_power(p, spec, [20], 2))}
+    assert rows["Intercept"]["truth"] == pytest.approx(p.baseline[0] + 10 * p.growth[0])
+    assert rows["years_after_grad"]["truth"] == pytest.approx(p.growth[0])
