@@ -37,6 +37,7 @@ MAX_SAMPLE = 5_000              # persons drawn in the per-person charts
 MAX_REPEATS = 1_000             # repeats of the simulated experiment (REPEAT_SECONDS also applies)
 MAX_COVARIATES = 20             # covariates named in a link
 MAX_POWER_SIZES = 10            # sample sizes of one power study
+MAX_POWER_PERSONS = 5_000       # persons per category in a power study (mixed_core.power.MAX_PERSONS)
 
 # ---- files: the upload limit (also .streamlit/config.toml's server.maxUploadSize), rows the app
 # reads, and columns anywhere (each column is read value by value: 5,000 took minutes).

@@ -74,7 +74,7 @@ FIELDS = (
     Field("highlight", "names", (), max_items=_lim.MAX_HIGHLIGHT, maximum=_lim.MAX_TEXT_CHARS),
     Field("sample", "int", 200, minimum=10, maximum=_lim.MAX_SAMPLE),
     Field("repeats", "int", 50, minimum=2, maximum=_lim.MAX_REPEATS),
-    Field("power_persons", "ints", (10, 20, 30, 50), minimum=2, maximum=_lim.APP_MAX_PERSONS_PER_CATEGORY,
+    Field("power_persons", "ints", (10, 20, 30, 50), minimum=2, maximum=_lim.MAX_POWER_PERSONS,
           max_items=_lim.MAX_POWER_SIZES, why=f"persons per category in a link; {_LARGER}"),
     Field("power_repeats", "int", 100, minimum=2, maximum=_lim.MAX_REPEATS),
 )

@@ -27,6 +27,12 @@ from mixed_core.simulate import check_app_limits, simulate
 from mixed_core.explain import md  # noqa: F401  (pages escape user names with shared.md)
 
 APP_PATH = Path(__file__).resolve().parents[1] / "app.py"
+# Caches are shared by all sessions (keyed by the data's content and the model, so no session
+# sees another's data) and bounded: at most max_entries each, and an entry unused for CACHE_TTL
+# seconds is dropped, so memory returns towards its level after a crowd has gone. The largest
+# entries (a fit of the app's largest simulation, 250,000 rows) are about 60 MB; uploads of up to
+# 1,000,000 rows can make 32 x a few hundred MB the worst case of one cache until the TTL.
+CACHE_TTL = 30 * 60
 PAGE_PATHS = {"data": "Data", "model": "Model", "explore": "Explore"}
 
 
@@ -116,7 +122,7 @@ class Workspace:
     reading: Any = None            # loading.ReadReport of an uploaded file: how each column was read
 
 
-@st.cache_resource(max_entries=16, show_spinner=False)
+@st.cache_resource(max_entries=16, ttl=CACHE_TTL, show_spinner=False)
 def _simulated(params):
     return simulate(params)
 
@@ -291,7 +297,7 @@ def _check_reference(values: dict, ws: Workspace) -> None:
         set_setting("reference", None)
 
 
-@st.cache_resource(max_entries=16, show_spinner=False)
+@st.cache_resource(max_entries=16, ttl=CACHE_TTL, show_spinner=False)
 def _guess(data_key: str, _frame: pd.DataFrame) -> ColumnRoles:
     return guess_roles(_frame)
 
@@ -302,18 +308,18 @@ def model_spec(ws: Workspace) -> ModelSpec:
     return urlstate.model_spec(settings(), ws.roles, ws.default_reference)
 
 
-@st.cache_resource(max_entries=64, show_spinner=False)
+@st.cache_resource(max_entries=32, ttl=CACHE_TTL, show_spinner=False)
 def prepared(data_key: str, spec: ModelSpec, _frame: pd.DataFrame):
     """ModelData for (data, roles, reference, slope); the spec's method and engine do not matter."""
     return prepare(_frame, spec)
 
 
-@st.cache_resource(max_entries=64, show_spinner=False)
+@st.cache_resource(max_entries=32, ttl=CACHE_TTL, show_spinner=False)
 def fitted(data_key: str, spec: ModelSpec, _frame: pd.DataFrame):
     return fit_mixed(prepared(data_key, spec, _frame), spec)
 
 
-@st.cache_resource(max_entries=32, show_spinner=False)
+@st.cache_resource(max_entries=32, ttl=CACHE_TTL, show_spinner=False)
 def fitted_ols(data_key: str, spec: ModelSpec, _frame: pd.DataFrame):
     return fit_ols(prepared(data_key, spec.with_(random_slope=False, method="reml", engine="fast"), _frame))
 
@@ -349,7 +355,7 @@ def explain_unexpected(exc: Exception) -> None:
                 "Your data and settings are kept; try another setting, and please report this."))
 
 
-@st.cache_resource(max_entries=16, show_spinner=False)
+@st.cache_resource(max_entries=16, ttl=CACHE_TTL, show_spinner=False)
 def compared(data_key: str, spec: ModelSpec, _frame: pd.DataFrame):
     from mixed_core.compare import compare_models
     return compare_models(prepared(data_key, spec, _frame), engine="fast")

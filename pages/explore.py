@@ -39,7 +39,7 @@ def _clicked(key: str) -> None:
         shared.set_setting("highlight", tuple(clicked))
 
 
-@st.cache_resource(max_entries=256, show_spinner=False)
+@st.cache_resource(max_entries=256, ttl=shared.CACHE_TTL, show_spinner=False)
 def _figure(kind: str, key: tuple, _build):
     """A chart built once for its data, model and options, shared by sessions and reruns: a new tab
     or a click only builds what changed (figures are never modified after they are built)."""

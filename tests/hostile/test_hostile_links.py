@@ -182,3 +182,8 @@ def test_largest_link_simulation_stays_small():
     assert len(sim.data) <= limits.APP_MAX_ROWS
     assert sim.data.memory_usage(deep=True).sum() < 60e6
     assert np.isfinite(sim.data[params.response]).all()
+
+
+def test_the_power_study_bound_of_a_link_is_the_power_modules():
+    from mixed_core import power
+    assert urlstate.FIELD_BY_NAME["power_persons"].maximum == power.MAX_PERSONS
