@@ -463,9 +463,12 @@ class Inference:
         if df_method == "kenward-roger":
             cov = self.cov_beta_kr
             df = self.kenward_roger_df(L)
-        else:
+        elif df_method == "satterthwaite":
             cov = self.cov_beta
-            df = self.satterthwaite_df(L) if df_method == "satterthwaite" else np.full(len(L), np.inf)
+            df = self.satterthwaite_df(L)
+        else:  # z tests with the engine's own covariance (statsmodels keeps its own SEs, as the chapter)
+            cov = np.asarray(self.result.fe_cov_for_lines(), float)
+            df = np.full(len(L), np.inf)
         se = np.sqrt(np.einsum("ki,ij,kj->k", L, cov, L))
         t = est / se
         q = _t_quantile(df, level)
@@ -680,3 +683,160 @@ def inference_dict(inf: Inference, df_method: str = "satterthwaite", times=None,
         out["r2_performance"] = inf.r2("performance")
         out["icc_performance"] = inf.icc("performance")
     return out
+
+
+# ----------------------------------------------------------------------- parametric bootstrap
+
+BOOTSTRAP_MAX = 2000
+MAX_TIMES = 20
+
+
+def variance_parameters(result) -> dict:
+    """The random-effect standard deviations, their correlation and the residual SD (the parameters
+    of lme4's confint: .sig01, .sig02, .sig03, .sigma), named for people."""
+    roles = result.data.roles
+    D = np.asarray(result.re_cov, float)
+    out = {f"SD of {roles.group} intercepts": math.sqrt(max(D[0, 0], 0.0))}
+    if D.shape[0] == 2:
+        out[f"SD of {roles.group} slopes ({roles.time})"] = math.sqrt(max(D[1, 1], 0.0))
+        if _layout(np.asarray(result.theta)) == "correlated":
+            denom = math.sqrt(max(D[0, 0], 0.0) * max(D[1, 1], 0.0))
+            out["Correlation of intercepts and slopes"] = D[0, 1] / denom if denom > 0 else float("nan")
+    out["Residual SD"] = math.sqrt(max(float(result.residual_var), 0.0))
+    return out
+
+
+def parametric_bootstrap(result, n: int = 200, seed: int = 1, progress=None, level: float = 0.95) -> pd.DataFrame:
+    """Percentile intervals for the variance parameters from ``n`` parametric bootstrap refits (as
+    lme4's bootMer with use.u = FALSE): new responses y* = X beta + Z b* + e* drawn from the fitted
+    model (b* ~ N(0, D), e* ~ N(0, sigma^2)) and refitted with the same engine and method.
+    ``progress(done, n)`` is called after each refit. Reproducible from ``seed``."""
+    from dataclasses import replace
+
+    from .errors import UserInputError
+    from .fitting import fit_mixed
+
+    n = int(n)
+    if not 1 <= n <= BOOTSTRAP_MAX:
+        raise UserInputError(f"The number of bootstrap samples must be between 1 and {BOOTSTRAP_MAX:,}, not {n}.")
+    data, spec = result.data, result.spec
+    rng = np.random.default_rng(int(seed))
+    D = np.asarray(result.re_cov, float)
+    q = D.shape[0]
+    sigma = math.sqrt(float(result.residual_var))
+    mean = np.asarray(data.X) @ np.asarray(result.fe_estimate, float)
+    t = np.asarray(data.time, float)
+    g = np.asarray(data.group_index)
+    # A factor of D that works when D is singular (a variance estimated as zero).
+    w, v = np.linalg.eigh(D)
+    factor = v * np.sqrt(np.clip(w, 0, None))
+    estimate = variance_parameters(result)
+    draws, failed = [], 0
+    for i in range(n):
+        b = rng.standard_normal((data.n_groups, q)) @ factor.T
+        y = mean + b[g, 0] + (b[g, 1] * t if q == 2 else 0.0) + sigma * rng.standard_normal(len(mean))
+        try:
+            refit = fit_mixed(replace(data, y=y), spec)
+            draws.append(list(variance_parameters(refit).values()))
+        except (UserInputError, ValueError, np.linalg.LinAlgError):
+            failed += 1
+        if progress is not None:
+            progress(i + 1, n)
+    draws = np.array(draws, float).reshape(len(draws), len(estimate))
+    lo, hi = (1 - level) / 2, 1 - (1 - level) / 2
+    with np.errstate(invalid="ignore"):
+        low = np.nanquantile(draws, lo, axis=0) if len(draws) else np.full(len(estimate), np.nan)
+        high = np.nanquantile(draws, hi, axis=0) if len(draws) else np.full(len(estimate), np.nan)
+    table = pd.DataFrame({"estimate": list(estimate.values()), "ci_low": low, "ci_high": high,
+                          "boot_sd": draws.std(axis=0, ddof=1) if len(draws) > 1 else np.nan},
+                         index=pd.Index(list(estimate), name="parameter"))
+    table.attrs.update(n=n, seed=int(seed), failed=failed, level=level)
+    return table
+
+
+# ----------------------------------------------------------------------- tables for people
+
+def df_note(df_method: str) -> str:
+    """One sentence: how the tests' degrees of freedom are computed, with the source."""
+    return {
+        "satterthwaite": "t tests with Satterthwaite's degrees of freedom, computed as lmerTest does "
+                         "(Kuznetsova et al. 2017): from the Hessian of the REML/ML deviance in (θ, σ) and the "
+                         "derivatives of Var(β̂).",
+        "kenward-roger": "t tests with Kenward-Roger's degrees of freedom and adjusted standard errors, as "
+                         "pbkrtest via lmerTest (Kenward & Roger 1997; Halekoh & Højsgaard 2014).",
+        "z": "z tests: the normal distribution, no degrees of freedom (the chapter's tables; too optimistic "
+             "with few groups).",
+    }[df_method]
+
+
+def tests_frame(inf: Inference, df_method: str) -> pd.DataFrame:
+    """The fixed effects with the chosen tests: estimate, std_error, (df), t or z, p_value, CI."""
+    table = inf.fixed_effects(df_method)
+    if df_method == "z":
+        return table.drop(columns=["df"]).rename(columns={"t": "z"})
+    return table
+
+
+ADJUST_LABELS = {"tukey": "Tukey", "holm": "Holm", "none": "no adjustment"}
+DISPLAY = {"estimate": "Estimate", "std_error": "SE", "df": "df", "t": "t", "p_value": "p",
+           "ci_low": "95% CI from", "ci_high": "95% CI to", "at_time": "at time", "level": "level",
+           "contrast": "contrast", "F": "F", "num_df": "num df", "den_df": "den df", "term": "term"}
+
+
+def display(table: pd.DataFrame, time_name: Optional[str] = None, df_method: str = "satterthwaite") -> pd.DataFrame:
+    """A table with words for its columns; infinite df (z tests) left out; 'at time' named by the time column."""
+    out = table.copy()
+    if "df" in out and np.all(np.isinf(out["df"].to_numpy(float))):
+        out = out.drop(columns=["df"])
+        if "t" in out:
+            out = out.rename(columns={"t": "z"})
+    if "at_time" in out and out["at_time"].isna().all():
+        out = out.drop(columns=["at_time"])
+    labels = dict(DISPLAY)
+    if time_name:
+        labels["at_time"] = f"at {time_name}"
+    return out.rename(columns=labels)
+
+
+def report_sections(inf: Inference, df_method: str = "satterthwaite", times=None, adjust: str = "tukey") -> list:
+    """(title, table, note) for the HTML report: the tests, the ANOVA, means, contrasts, slopes, R² and ICC."""
+    times = inf.default_times() if times is None else tuple(float(t) for t in times)
+    time_name = inf.data.roles.time
+    sections = [
+        (f"Tests of the fixed effects ({DF_LABELS[df_method]})", display(tests_frame(inf, df_method)),
+         df_note(df_method)),
+        ("Type III ANOVA (Satterthwaite F tests)", display(inf.anova().set_index("term")),
+         "lmerTest's anova(m, type = 3): each term's contrasts from the treatment coding (lmerTest's "
+         "type III contrasts), F test with Satterthwaite's denominator df."),
+        (f"Estimated marginal means of each {inf.data.roles.category or 'line'}",
+         display(inf.emmeans(times, df_method), time_name),
+         "As emmeans: " + (covariate_note(inf.data) or "the model's mean at each time") + "; 95% CIs."),
+    ]
+    if len(inf._levels()) > 1:
+        sections.append((f"Pairwise contrasts ({ADJUST_LABELS[adjust]} adjustment within each time)",
+                         display(inf.contrasts(times, adjust, df_method), time_name), ""))
+    sections.append(("Slopes over " + time_name, display(inf.slopes(times, df_method), time_name),
+                     "As emtrends: each level's slope" + (" at each time (quadratic time)."
+                                                          if inf.data.time_degree == 2 else ".")))
+    if len(inf._levels()) > 1:
+        sections.append((f"Differences between the slopes ({ADJUST_LABELS[adjust]} adjustment)",
+                         display(inf.slope_contrasts(times, adjust, df_method), time_name), ""))
+    sections.append(("R² and ICC", r2_table(inf), R2_DEFINITION + (" " + R2_UNCORRELATED_NOTE
+                                                                   if inf.definitions_differ else "")))
+    return sections
+
+
+def covariate_note(data) -> str:
+    from .design import covariate_setting_label
+    return covariate_setting_label(data)
+
+
+def r2_table(inf: Inference) -> pd.DataFrame:
+    r2, icc = inf.r2(), inf.icc()
+    rows = {"R² marginal (fixed effects)": r2["marginal"], "R² conditional (fixed + random)": r2["conditional"],
+            "ICC adjusted": icc["adjusted"], "ICC unadjusted": icc["unadjusted"]}
+    table = pd.DataFrame({"Value": list(rows.values())}, index=pd.Index(list(rows), name="statistic"))
+    if inf.definitions_differ:
+        r2p, iccp = inf.r2("performance"), inf.icc("performance")
+        table["as performance 0.10.2"] = [r2p["marginal"], r2p["conditional"], iccp["adjusted"], iccp["unadjusted"]]
+    return table

@@ -141,14 +141,16 @@ def beta_labels(data) -> dict:
         return {term: f"β{j}" for j, term in enumerate(data.term_names)}
 
 
-def fixed_effects_table(result) -> pd.DataFrame:
+def fixed_effects_table(result, tests: Optional[pd.DataFrame] = None) -> pd.DataFrame:
     """The fixed effects as the chapter's table (Coef., Std.Err., z, P>|z|, [0.025, 0.975]) with a β
-    column numbered as in the equation, rows in that order."""
-    fe = result.fixed_effects()
+    column numbered as in the equation, rows in that order. ``tests``: the table with other tests
+    (``inference.tests_frame``: a df column and t, P>|t| when the df are finite)."""
+    fe = result.fixed_effects() if tests is None else tests
     betas = beta_labels(result.data)
     number = lambda term: int(betas[term][1:]) if term in betas else len(fe) + list(fe.index).index(term)
     fe = fe.loc[sorted(fe.index, key=number)]
-    out = fe.rename(columns=FIXED_EFFECT_COLUMNS).reset_index()
+    columns = dict(FIXED_EFFECT_COLUMNS, **({"p_value": "P>|t|"} if "t" in fe.columns else {}))
+    out = fe.rename(columns=columns).reset_index()
     out.insert(0, "β", [betas.get(t, "") for t in out["term"]])
     return out
 
@@ -274,11 +276,14 @@ def equation_text(result) -> str:
 
 
 def html_report(result, ols, figures: Mapping[str, go.Figure], settings: Mapping, share_url: str,
-                comparison=None, tables: Optional[Mapping[str, pd.DataFrame]] = None) -> str:
+                comparison=None, tables: Optional[Mapping[str, pd.DataFrame]] = None,
+                tests: Optional[list] = None) -> str:
     """One HTML page of the view: settings, link, equation, every table (``tables`` adds the
     page's own, such as the ground truth and the repeat study; ``comparison`` is a
     ``compare.ModelComparison``) and the interactive charts. plotly.js is loaded once, from its
-    CDN, so the file stays small (about 100 kB; the charts need a connection, the tables do not)."""
+    CDN, so the file stays small (about 100 kB; the charts need a connection, the tables do not).
+    ``tests``: (title, table, note) sections from ``inference.report_sections`` (tests with the chosen df,
+    ANOVA, marginal means, contrasts, slopes, R² and ICC)."""
     e = html.escape
     d = result.data
     r = d.roles
@@ -309,6 +314,12 @@ def html_report(result, ols, figures: Mapping[str, go.Figure], settings: Mapping
     parts += ["<h2>Lines per category</h2>",
               "<ul>" + "".join(f"<li>{e(s)}</li>" for s in lines_sentences(result)) + "</ul>",
               table_html(result.lines())]
+    for title, table, note in tests or ():
+        parts.append(f"<h2>{e(title)}</h2>")
+        if note:
+            parts.append(f'<p class="note">{e(note)}</p>')
+        parts.append(table_html(table, index=not isinstance(table.index, pd.RangeIndex),
+                                formats={c: fmt_p for c in table.columns if c in ("p", "P>|t|", "P>|z|")}))
     parts.append("<h2>Mixed model vs OLS</h2>")
     if ols is None:
         parts.append("<p>No OLS fit was made.</p>")

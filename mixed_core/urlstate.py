@@ -71,6 +71,11 @@ FIELDS = (
     Field("method", "choice", "reml", ("reml", "ml")),
     Field("engine", "choice", "fast", ("fast", "statsmodels")),
     Field("show_ols", "bool", True),
+    Field("df", "choice", "satterthwaite", ("satterthwaite", "kenward-roger", "z")),   # tests of fixed effects
+    Field("at_times", "floats", (), maximum=_lim.MAX_ABS_VALUE, max_items=20),  # (): min, median, max
+    Field("adjust", "choice", "tukey", ("tukey", "holm", "none")),
+    Field("boot_n", "int", 0, minimum=0, maximum=2000),   # parametric bootstrap samples (0: not run)
+    Field("boot_seed", "int", 1, minimum=0, maximum=2 ** 32 - 1),
     Field("highlight", "names", (), max_items=_lim.MAX_HIGHLIGHT, maximum=_lim.MAX_TEXT_CHARS),
     Field("sample", "int", 200, minimum=10, maximum=_lim.MAX_SAMPLE),
     Field("repeats", "int", 50, minimum=2, maximum=_lim.MAX_REPEATS),

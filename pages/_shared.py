@@ -324,6 +324,20 @@ def fitted_ols(data_key: str, spec: ModelSpec, _frame: pd.DataFrame):
     return fit_ols(prepared(data_key, spec.with_(random_slope=False, method="reml", engine="fast"), _frame))
 
 
+@st.cache_resource(max_entries=16, show_spinner=False)
+def inference(data_key: str, spec: ModelSpec, _frame: pd.DataFrame):
+    """Tests, means and contrasts of the fit (``mixed_core.inference``), computed once per fit."""
+    from mixed_core.inference import Inference
+    return Inference(fitted(data_key, spec, _frame))
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def bootstrap(data_key: str, spec: ModelSpec, n: int, seed: int, _frame: pd.DataFrame, _progress=None):
+    """Parametric bootstrap intervals of the variance parameters (reproducible from n and seed)."""
+    from mixed_core.inference import parametric_bootstrap
+    return parametric_bootstrap(fitted(data_key, spec, _frame), n, seed, progress=_progress)
+
+
 def data_spec(spec: ModelSpec) -> ModelSpec:
     """The part of a spec that decides the prepared data (for sharing caches across methods)."""
     return spec.with_(method="reml", engine="fast")

@@ -109,6 +109,31 @@ def lines_section(result, ols, groups, highlight, cached) -> dict:
     return {"Per-category lines": fig_lines, "Per-person lines": fig_people}
 
 
+def means_section(ws, spec, result, cached) -> dict:
+    """The estimated marginal means over time with CIs, at the Model page's df, times and adjustment."""
+    from mixed_core.inference_figures import emmeans_plot
+
+    values = shared.settings()
+    inf = shared.inference(ws.data_key, spec, ws.frame)
+    method = values["df"] if (values["df"] != "kenward-roger" or result.spec.reml) else "satterthwaite"
+    times = tuple(values["at_times"]) or inf.default_times()
+    roles = result.data.roles
+    st.subheader(f"Estimated marginal means over {md(roles.time)} with 95% confidence intervals")
+    fig = cached("emmeans", lambda: emmeans_plot(inf, times, method), times, method)
+    chart(fig, "emmeans")
+    if roles.category:
+        contrasts = inf.contrasts(times, values["adjust"], method)
+        clear = contrasts[contrasts["p_value"] < 0.05]
+        st.caption(f"Points: the means at {md(roles.time)} = {', '.join(f'{t:g}' for t in times)} (times, df and "
+                   "p-value adjustment are chosen on the Model page, where the contrasts table is). "
+                   f"{len(clear)} of {len(contrasts)} pairwise differences have p < 0.05 "
+                   f"({md(ADJUST_WORDS[values['adjust']])}).")
+    return {"Estimated marginal means": fig}
+
+
+ADJUST_WORDS = {"tukey": "Tukey-adjusted", "holm": "Holm-adjusted", "none": "unadjusted"}
+
+
 def blups_section(result, highlight, cached) -> dict:
     data = result.data
     st.subheader("Caterpillar plot: the BLUPs with 95% intervals")
@@ -316,7 +341,8 @@ def exports(ws, result, ols, figs, tables: dict) -> None:
               "variance_components.csv", "text/csv"),
              ("BLUPs with SEs (CSV)", lambda: report.blups_csv(result), "blups.csv", "text/csv"),
              ("Report of this view (HTML)", lambda: report.html_report(result, ols, figs, values, url,
-                                                                      comparison(ws, result), tables),
+                                                                      comparison(ws, result), tables,
+                                                                      _tests(ws, result.spec, result, values)),
               "mixed_model_report.html", "text/html")]
     for column, (label, build, name, mime) in zip(st.columns(len(files)), files):
         # on_click="ignore": no rerun, so a second click right after the first is not lost.
@@ -331,6 +357,14 @@ def comparison(ws, result):
         return shared.compared(ws.data_key, shared.data_spec(result.spec).with_(random_slope=False), ws.frame)
     except UserInputError:
         return None
+
+
+def _tests(ws, spec, result, values) -> list:
+    """The report's sections on tests, means, contrasts, R² and ICC, as on the Model page."""
+    from mixed_core.inference import report_sections
+    method = values["df"] if (values["df"] != "kenward-roger" or result.spec.reml) else "satterthwaite"
+    return report_sections(shared.inference(ws.data_key, spec, ws.frame), method,
+                           tuple(values["at_times"]) or None, values["adjust"])
 
 
 def main() -> None:
@@ -358,6 +392,7 @@ def main() -> None:
     cached = figure_cache(ws, spec)
     figs, tables = {}, {}
     figs.update(lines_section(result, ols, groups, highlight, cached))
+    figs.update(means_section(ws, spec, result, cached))
     figs.update(blups_section(result, highlight, cached))
     figs.update(shrinkage_section(result, groups, highlight, cached))
     figs.update(diagnostics_section(result, highlight, cached))

@@ -1,11 +1,12 @@
 """Model page: the model's settings, the model in words and symbols, and every result table."""
+import math
 import time
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 
-from mixed_core import UserInputError, chapter, explain, report
+from mixed_core import UserInputError, chapter, explain, inference as tests, report, urlstate
 from mixed_core.design import covariate_kind, level_labels
 from mixed_core.spec import Covariate
 from mixed_core.summary import lines_sentences
@@ -45,6 +46,20 @@ def controls(ws) -> None:
                      format_func=ENGINE_LABELS.get, width="content",
                      help="Both reach the same optimum; statsmodels keeps its own standard errors (full "
                           "observed information), as in the chapter's tables.")
+        shared.bound(st.radio, "Tests of fixed effects", "df", options=list(tests.DF_METHODS), horizontal=True,
+                     format_func=tests.DF_LABELS.get, width="content",
+                     help="Degrees of freedom of the t tests, means and contrasts: Satterthwaite (as lmerTest), "
+                          "Kenward-Roger (as pbkrtest; REML fits) or none (z tests, as the chapter).")
+
+
+def df_method(result) -> str:
+    """The chosen df method; Kenward-Roger falls back to Satterthwaite for an ML fit (said on the page)."""
+    chosen = shared.settings()["df"]
+    if chosen == "kenward-roger" and not result.spec.reml:
+        st.info("Kenward-Roger's degrees of freedom need a REML fit; the tests below use Satterthwaite's. "
+                "Choose the REML method for Kenward-Roger.")
+        return "satterthwaite"
+    return chosen
 
 
 KIND_LABELS = {None: "from the data", "numeric": "numeric", "categorical": "categorical"}
@@ -148,11 +163,13 @@ def the_model(result, data) -> None:
         st.caption(" · ".join(f"{beta} = {md(term)}" for beta, term in explain.design_column_labels(data)))
 
 
-def results(result, data, elapsed: float, chapter_data: bool = False) -> None:
+def results(result, data, elapsed: float, chapter_data: bool = False, inf=None, method: str = "z") -> None:
     roles = data.roles
     st.subheader("Fixed effects")
-    shared.table(report.fixed_effects_table(result), index=False, formats={"P>|z|": report.fmt_p})
-    st.caption("β as in the equation above.")
+    fe = tests.tests_frame(inf, method) if inf is not None else None
+    table = report.fixed_effects_table(result, fe)
+    shared.table(table, index=False, formats={c: report.fmt_p for c in ("P>|z|", "P>|t|") if c in table.columns})
+    st.caption("β as in the equation above. " + md(tests.df_note(method)))
 
     left, right = st.columns(2)
     with left:
@@ -182,6 +199,111 @@ def results(result, data, elapsed: float, chapter_data: bool = False) -> None:
 
     st.subheader("Fit health")
     shared.show_health(result)
+
+
+def _times_text(times) -> str:
+    return ", ".join(urlstate.format_number(t) for t in times)
+
+
+def chosen_times(inf, data) -> tuple:
+    """The times of the means and contrasts: the URL's, or the data's minimum, median and maximum."""
+    values = shared.settings()
+    default = inf.default_times()
+    text = st.text_input(f"Times for the means and contrasts ({md(data.roles.time)} values, comma-separated; "
+                         f"empty: minimum, median and maximum, {_times_text(default)})",
+                         value=_times_text(values["at_times"]), key="w_at_times")
+    text = text.strip()
+    if not text:
+        values["at_times"] = ()
+        return default
+    try:
+        times = tuple(float(v) for v in text.split(",") if v.strip())
+        if not times or not all(map(math.isfinite, times)):
+            raise ValueError
+    except ValueError:
+        st.warning(f"'{md(text)}' is not a list of numbers such as 0, 10, 20; using "
+                   f"{_times_text(values['at_times'] or default)}.")
+        return tuple(values["at_times"]) or default
+    if len(times) > tests.MAX_TIMES:
+        st.warning(f"At most {tests.MAX_TIMES} times; using the first {tests.MAX_TIMES}.")
+        times = times[:tests.MAX_TIMES]
+    values["at_times"] = times
+    return times
+
+
+def inference_section(ws, spec, result, data, inf, method) -> None:
+    roles = data.roles
+    st.subheader("Does each term matter? Type III ANOVA")
+    shared.table(tests.display(inf.anova().set_index("term")), formats={"p": report.fmt_p})
+    st.caption("As lmerTest's anova(m, type = 3): F tests with Satterthwaite's denominator df.")
+
+    what = f"each {roles.category}" if roles.category else "the population"
+    st.subheader(f"Estimated marginal means of {md(what)} and their differences")
+    left, right = st.columns([3, 2])
+    with left:
+        times = chosen_times(inf, data)
+    with right:
+        if roles.category:
+            shared.bound(st.radio, "p-values of the pairwise contrasts", "adjust", options=list(tests.ADJUSTMENTS),
+                         format_func=tests.ADJUST_LABELS.get, horizontal=True,
+                         help="Tukey (as emmeans' default for pairs) or Holm adjust for the comparisons at each "
+                              "time; 'no adjustment' gives each test's own p-value.")
+    adjust = shared.settings()["adjust"]
+    note = tests.covariate_note(data)
+    st.caption("As emmeans: the model's mean at each time" + (f", {md(note)}" if note else "") +
+               f"; 95% confidence intervals ({tests.DF_LABELS[method]} df).")
+    shared.table(tests.display(inf.emmeans(times, method), roles.time), index=False)
+    if roles.category:
+        st.markdown(f"**Pairwise differences at each {md(roles.time)}** ({tests.ADJUST_LABELS[adjust]} adjustment "
+                    "within each time)")
+        shared.table(tests.display(inf.contrasts(times, adjust, method), roles.time), index=False,
+                     formats={"p": report.fmt_p})
+    st.markdown(f"**Slopes over {md(roles.time)}**" + (" at each time (quadratic time)" if data.time_degree == 2 else ""))
+    shared.table(tests.display(inf.slopes(times, method), roles.time), index=False, formats={"p": report.fmt_p})
+    if roles.category:
+        st.markdown(f"**Differences between the slopes** ({tests.ADJUST_LABELS[adjust]} adjustment)")
+        shared.table(tests.display(inf.slope_contrasts(times, adjust, method), roles.time), index=False,
+                     formats={"p": report.fmt_p})
+
+    st.subheader("How much variance do the fixed and random effects explain?")
+    shared.table(tests.r2_table(inf))
+    st.caption(md(tests.R2_DEFINITION))
+    if inf.definitions_differ:
+        st.info(md(tests.R2_UNCORRELATED_NOTE))
+    bootstrap_section(ws, spec, result)
+
+
+def bootstrap_section(ws, spec, result) -> None:
+    values = shared.settings()
+    st.subheader("How sure are we of each variance? Parametric bootstrap")
+    st.caption("As lme4's bootMer: new responses are simulated from the fitted model, the model is refitted to "
+               "each, and the 2.5% and 97.5% quantiles of the refitted values give 95% intervals. The number of "
+               "samples and the seed are in the link, so the same intervals come back.")
+    with st.container(horizontal=True, gap="medium", vertical_alignment="bottom"):
+        n = st.number_input("Bootstrap samples", min_value=10, max_value=tests.BOOTSTRAP_MAX, step=50,
+                            value=int(values["boot_n"]) or 200, key="w_boot_n_input", width=180)
+        seed = shared.bound(st.number_input, "Seed", "boot_seed", min_value=0, step=1, width=140)
+        run = st.button("Run the bootstrap", type="primary" if not values["boot_n"] else "secondary")
+    if run:
+        values["boot_n"] = int(n)
+    if not values["boot_n"]:
+        return
+    n_run = int(values["boot_n"])
+    bar = st.progress(0.0, text=f"Refitting {n_run} simulated data sets…")
+    try:
+        table = shared.bootstrap(ws.data_key, spec, n_run, int(values["boot_seed"]), ws.frame,
+                                 _progress=lambda i, total: bar.progress(i / total, text=f"Refit {i} of {total}"))
+    except UserInputError as exc:
+        st.error(str(exc))
+        return
+    finally:
+        bar.empty()
+    shown = table.rename(columns={"estimate": "Estimate", "ci_low": "2.5%", "ci_high": "97.5%",
+                                  "boot_sd": "Bootstrap SD"})
+    shared.table(shown)
+    failed = table.attrs["failed"]
+    st.caption(f"{n_run - failed:,} of {n_run:,} refits (seed {table.attrs['seed']})"
+               + (f"; {failed} failed and are left out." if failed else "."))
 
 
 def lines(result, data) -> None:
@@ -228,8 +350,11 @@ def main() -> None:
     result, ols = fits
     data = result.data
     the_model(result, data)
-    results(result, data, time.perf_counter() - started, ws.chapter)
+    inf = shared.inference(ws.data_key, spec, ws.frame)
+    method = df_method(result)
+    results(result, data, time.perf_counter() - started, ws.chapter, inf, method)
     lines(result, data)
+    inference_section(ws, spec, result, data, inf, method)
     ols_beside(result, ols)
     comparison(ws, spec)
     with st.expander("The summary as text (the chapter's layout)"):

@@ -20,7 +20,7 @@ def trace_names(at) -> set:
 def test_every_chart_with_random_slopes():
     at = app("explore", random_slope="true")
     titles = " | ".join(figure_titles(at))
-    assert len(charts(at)) == 10  # lines, persons, 2 caterpillars, shrinkage, 4 diagnostics, truth
+    assert len(charts(at)) == 11  # lines, persons, marginal means, 2 caterpillars, shrinkage, 4 diagnostics, truth
     for needle in ("Population lines", "predicted line", "BLUP", "QQ", "Residuals"):
         assert needle in titles, needle
     shown = texts(at)
@@ -30,7 +30,7 @@ def test_every_chart_with_random_slopes():
 
 def test_random_intercept_has_one_caterpillar():
     at = app("explore")
-    assert len(charts(at)) == 8  # one caterpillar, three diagnostics
+    assert len(charts(at)) == 9  # marginal means, one caterpillar, three diagnostics
 
 
 def test_highlight_from_the_url_reaches_every_person_chart():
@@ -61,7 +61,7 @@ def test_examples_without_truth():
     at = app("explore", source="example", example="sleepstudy", random_slope="true")
     assert not at.exception
     assert "Ground truth" not in texts(at)
-    assert len(charts(at)) == 9
+    assert len(charts(at)) == 10  # with the marginal means
 
 
 def test_repeat_the_experiment():
@@ -75,7 +75,7 @@ def test_repeat_the_experiment():
     assert summary.loc["Intercept", "Coverage of 95% CIs"].endswith("%")
     assert summary.loc["person intercept variance", "Coverage of 95% CIs"] == "–"
     assert not summary.astype(str).apply(lambda c: c.str.contains("nan")).any().any()
-    assert len(charts(at)) == 9  # the study's plot joins the page
+    assert len(charts(at)) == 10  # the study's plot joins the page (and the marginal means)
 
 
 def test_power_curve_from_the_url_settings():
@@ -113,3 +113,12 @@ def test_fit_health_travels_to_explore():
     assert [w.value for w in at.warning if "variance between persons is zero" in w.value] == warned
     fine = app("explore")
     assert "Fit health: the optimizer converged" in texts(fine)
+
+
+def test_marginal_means_chart_follows_the_model_pages_settings():
+    at = app("explore", random_slope="true", at_times="0,10,20", df="kenward-roger")
+    chart = next(c for c in charts(at).values() if "marginal means" in c["layout"]["title"]["text"])
+    assert "Kenward-Roger" in chart["layout"]["title"]["text"]
+    points = [t for t in chart["data"] if t.get("mode") == "markers"]
+    assert len(points) == 3 and all(list(p["x"]) == [0, 10, 20] for p in points)
+    assert "pairwise differences have p < 0.05" in texts(at)

@@ -65,7 +65,7 @@ def test_controls_change_the_fit_and_the_url():
 
 
 def test_statsmodels_engine_reproduces_the_chapter_table():
-    at = app("model", engine="statsmodels")
+    at = app("model", engine="statsmodels", df="z")   # the chapter's z tests with statsmodels' SEs
     fe = table_with(at, "Coef.").set_index("term")
     assert fe.loc["Intercept", "Std.Err."] == pytest.approx(1349.760, abs=1e-3)
     assert fe.loc["major[T.Dragon Taming]", "Coef."] == pytest.approx(5579.198, abs=1e-3)
@@ -145,3 +145,66 @@ def test_reproduce_in_code_panel_follows_the_settings():
     assert 'levels = c("Magic", setdiff(unique(d$major), "Magic"))' in code["r"]
     assert "reference='Magic'" in code["python"] and "random_slope=True" in code["python"]
     assert "http://localhost:8501/model?reference=Magic&random_slope=true" in code["python"]
+
+
+# ---- tests with the chosen df, ANOVA, means, contrasts, R², bootstrap (inference) ----------------------------
+
+def test_fixed_effects_use_satterthwaite_by_default_and_z_on_request():
+    at = app("model")
+    fe = table_with(at, "Coef.").set_index("term")
+    assert {"df", "t", "P>|t|"} <= set(fe.columns) and "P>|z|" not in fe.columns
+    assert fe.loc["major[T.Magic]", "df"] == pytest.approx(169.517897295352, rel=1e-3)  # lmerTest
+    assert "Satterthwaite" in texts(at)
+    at = app("model", df="z")
+    fe = table_with(at, "Coef.").set_index("term")
+    assert "P>|z|" in fe.columns and "df" not in fe.columns
+    assert at.query_params["df"] in ("z", ["z"])
+
+
+def test_anova_means_contrasts_slopes_and_r2_are_shown():
+    at = app("model", random_slope="true", at_times="0,10,20")
+    anova = table_with(at, "den df")
+    assert set(anova.index) == {"years_after_grad", "major", "years_after_grad:major"}
+    assert anova.loc["major", "F"] == pytest.approx(7.987617106968, rel=1e-5)
+    means = table_with(at, "95% CI from")
+    assert list(means["at years_after_grad"].unique()) == [0, 10, 20]
+    contrasts = table_with(at, "contrast")
+    row = contrasts[(contrasts["at years_after_grad"] == 20) & (contrasts["contrast"] == "Juggling - Magic")]
+    assert row["p"].iloc[0] == pytest.approx(0.000105861201421975, abs=1e-3)
+    r2 = table_with(at, "Value")
+    assert r2.loc["R² marginal (fixed effects)", "Value"] == pytest.approx(0.402168101771845, rel=1e-5)
+    assert "Nakagawa" in texts(at)
+
+
+def test_times_and_adjustment_controls_reach_the_url():
+    at = app("model")
+    at.text_input(key="w_at_times").set_value("2, 8").run()
+    assert at.query_params["at_times"] in ("2,8", ["2,8"])
+    assert list(table_with(at, "contrast")["at years_after_grad"].unique()) == [2, 8]
+    at.radio(key="w_adjust").set_value("holm").run()
+    assert at.query_params["adjust"] in ("holm", ["holm"])
+    assert "Holm adjustment" in texts(at)
+    at.text_input(key="w_at_times").set_value("two, eight").run()
+    assert not at.exception
+    assert "is not a list of numbers" in texts(at)
+    assert list(table_with(at, "contrast")["at years_after_grad"].unique()) == [2, 8]
+
+
+def test_kenward_roger_with_ml_falls_back_to_satterthwaite():
+    at = app("model", df="kenward-roger", method="ml")
+    assert "need a REML fit" in texts(at)
+    assert "df" in table_with(at, "Coef.").columns
+
+
+def test_bootstrap_from_the_url_and_by_button():
+    at = app("model", source="example", example="sleepstudy", random_slope="true", boot_n="12", boot_seed="5")
+    boot = table_with(at, "Bootstrap SD")
+    assert list(boot.index) == ["SD of Subject intercepts", "SD of Subject slopes (Days)",
+                                "Correlation of intercepts and slopes", "Residual SD"]
+    assert "12 of 12 refits (seed 5)" in texts(at)
+    at = app("model", source="example", example="sleepstudy")
+    assert not [t for t in tables(at) if "Bootstrap SD" in t.columns]
+    at.number_input(key="w_boot_n_input").set_value(10).run()
+    at.button[0].click().run()
+    assert "Bootstrap SD" in table_with(at, "Bootstrap SD").columns
+    assert at.query_params["boot_n"] in ("10", ["10"])

@@ -305,3 +305,93 @@ def test_default_times_are_min_median_max():
     table = inf.emmeans()
     assert list(table["at_time"]) == [0.0, 4.5, 9.0] and list(table.level) == ["(all)"] * 3
     assert inf.contrasts().empty
+
+
+# ---- tables, report sections, figure, bootstrap ----------------------------------------------------------------
+
+def test_tests_frame_and_display_follow_the_df_method():
+    from mixed_core.inference import display, tests_frame
+    inf = inference("seed_rs")
+    z = tests_frame(inf, "z")
+    assert "df" not in z and "z" in z and "t" not in z
+    satt = display(tests_frame(inf, "satterthwaite"))
+    assert {"df", "t", "p", "SE"} <= set(satt.columns)
+    means = display(inf.emmeans([0.0], "z"), "years_after_grad")
+    assert "df" not in means and "at years_after_grad" in means
+
+
+def test_statsmodels_engine_z_tests_keep_its_standard_errors(income_frame):
+    # The chapter's table (statsmodels' own SEs) for z tests; lmerTest's covariance for t tests.
+    spec = ModelSpec(ColumnRoles("income", "years_after_grad", "person", "major"), engine="statsmodels")
+    result = fit_mixed(prepare(income_frame, spec), spec)
+    inf = Inference(result)
+    assert np.allclose(inf.fixed_effects("z").std_error, result.fe_se, rtol=1e-10)
+    assert inf.fixed_effects("satterthwaite").std_error.iloc[0] == pytest.approx(
+        CASES["seed_ri"]["fixed_effects"][0]["std_error"], rel=1e-4)
+
+
+def test_report_sections_cover_tests_anova_means_contrasts_slopes_and_r2():
+    from mixed_core.inference import report_sections
+    from mixed_core import report
+    inf = inference("seed_rs")
+    sections = report_sections(inf, "kenward-roger", (0.0, 10.0), "holm")
+    titles = [t for t, _, _ in sections]
+    assert titles[0] == "Tests of the fixed effects (Kenward-Roger)"
+    assert any("ANOVA" in t for t in titles) and any("Holm" in t for t in titles) and titles[-1] == "R² and ICC"
+    html = report.html_report(inf.result, None, {}, {"df": "kenward-roger"}, "", sections)
+    assert "Type III ANOVA" in html and "Kenward-Roger" in html and "Nakagawa" in html
+    assert html.count("<table>") >= len(sections)
+
+
+def test_report_sections_without_category_and_uncorrelated_note():
+    from mixed_core.inference import R2_UNCORRELATED_NOTE, r2_table, report_sections
+    inf = inference("sleep_uncorrelated")
+    titles = [t for t, _, _ in report_sections(inf)]
+    assert not any("contrasts" in t.lower() or "Differences" in t for t in titles)
+    notes = [n for _, _, n in report_sections(inf)]
+    assert R2_UNCORRELATED_NOTE in notes[-1]
+    table = r2_table(inf)
+    assert table.loc["R² marginal (fixed effects)", "as performance 0.10.2"] == pytest.approx(
+        CASES["sleep_uncorrelated"]["r2_nakagawa"]["marginal"], rel=1e-5)
+
+
+def test_emmeans_plot_draws_band_line_and_points_per_level_and_escapes_names(income_frame):
+    from mixed_core.inference_figures import emmeans_plot
+    frame = income_frame.replace({"major": {"Magic": "<b>Magic</b>"}})
+    spec = ModelSpec(ColumnRoles("income", "years_after_grad", "person", "major"), reference="Juggling",
+                     random_slope=True)
+    inf = Inference(fit_mixed(prepare(frame, spec), spec))
+    fig = emmeans_plot(inf, (0.0, 10.0, 20.0))
+    assert len(fig.data) == 3 * 3
+    names = {t.name for t in fig.data}
+    assert "&lt;b&gt;Magic&lt;/b&gt;" in names and "<b>Magic</b>" not in names
+    points = [t for t in fig.data if t.mode == "markers"]
+    assert all(list(p.x) == [0.0, 10.0, 20.0] for p in points)
+    juggling = next(p for p in points if p.name == "Juggling")
+    assert juggling.y[0] == pytest.approx(CASES["seed_rs"]["emmeans"][0]["emmean"], rel=1e-5)
+
+
+def test_parametric_bootstrap_is_reproducible_and_reports_progress():
+    from mixed_core.inference import parametric_bootstrap
+    result = inference("sleep_rs").result
+    calls = []
+    a = parametric_bootstrap(result, 12, seed=3, progress=lambda i, n: calls.append((i, n)))
+    b = parametric_bootstrap(result, 12, seed=3)
+    c = parametric_bootstrap(result, 12, seed=4)
+    assert calls == [(i, 12) for i in range(1, 13)]
+    pd.testing.assert_frame_equal(a, b)
+    assert not np.allclose(a.ci_low, c.ci_low)
+    assert list(a.index) == ["SD of Subject intercepts", "SD of Subject slopes (Days)",
+                             "Correlation of intercepts and slopes", "Residual SD"]
+    assert a.loc["SD of Subject intercepts", "estimate"] == pytest.approx(24.7404475872924, rel=1e-4)
+    assert np.all(a.ci_low <= a.ci_high) and a.attrs["failed"] == 0
+    # The residual SD is well determined with 180 rows: its interval lies near the estimate.
+    row = a.loc["Residual SD"]
+    assert row.ci_low < row.estimate * 1.15 and row.ci_high > row.estimate * 0.85
+
+
+def test_bootstrap_bounds_are_a_user_error():
+    from mixed_core import UserInputError
+    from mixed_core.inference import parametric_bootstrap
+    with pytest.raises(UserInputError, match="between 1 and"):
+        parametric_bootstrap(inference("sleep_rs").result, 0)

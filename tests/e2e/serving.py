@@ -73,7 +73,7 @@ MODEL_STATE_JS = """() => {
           fe_numbers: !!(fe && fe.length > 1 && /[0-9]/.test(fe[1][col(fe, 'Coef.')] || '')),
           terms: fe ? fe.slice(1).map(r => r[col(fe, 'term')]) : [],
           betas: fe ? fe.slice(1).map(r => r[col(fe, 'β')]) : [],
-          p_values: fe ? fe.slice(1).map(r => r[col(fe, 'P>|z|')]) : [],
+          p_values: fe ? fe.slice(1).map(r => r[col(fe, 'P>|t|') >= 0 ? col(fe, 'P>|t|') : col(fe, 'P>|z|')]) : [],
           components: vc ? vc.slice(1).map(r => r[0]) : [],
           loglik: stat('Log-likelihood'), method: stat('Method'), engine: stat('Engine'),
           time_to_show: stat('Time to show'), comparison: !!find('Parameters'),
