@@ -26,7 +26,7 @@ from typing import Optional
 
 import numpy as np
 import pandas as pd
-from scipy import special
+from scipy import sparse, special
 
 DF_METHODS = ("satterthwaite", "kenward-roger", "z")
 DF_LABELS = {"satterthwaite": "Satterthwaite", "kenward-roger": "Kenward-Roger", "z": "z (normal)"}
@@ -115,14 +115,20 @@ def _lambda(theta: np.ndarray, layout: str) -> np.ndarray:
 
 
 class _Groups:
-    """Per-group cross-products of Z = [1 (, time)] with [X y], and [X y]'[X y]."""
+    """Per-group cross-products of Z = [1 (, time)] with [X y], pooled over groups that share Z_i'Z_i.
+
+    Every quantity inference needs is a sum over groups of B_i' Q(A_i) B_i (B_i = Z_i'[X_i y_i],
+    A_i = Z_i'Z_i, Q a q x q matrix that depends on the group only through A_i), so with
+    F_u[a, b] = sum over the groups i with A_i = A_u of outer(B_i[a], B_i[b]) each evaluation is a sum
+    over the U distinct A_u: O(U), not O(groups) (U is small when times are shared)."""
+
+    CHUNK = 50_000  # groups per block when pooling (bounds the memory of the outer products)
 
     def __init__(self, X, y, time, groups, n_groups, q):
         n, p = X.shape
         W = np.column_stack([X, y])
         Z = np.ones((n, 1)) if q == 1 else np.column_stack([np.ones(n), time])
         self.n, self.p, self.q, self.G = n, p, q, n_groups
-        self.sizes = np.bincount(groups, minlength=n_groups).astype(float)
         A = np.empty((n_groups, q, q))
         B = np.empty((n_groups, q, p + 1))
         for a in range(q):
@@ -130,23 +136,41 @@ class _Groups:
                 A[:, a, b] = A[:, b, a] = np.bincount(groups, Z[:, a] * Z[:, b], minlength=n_groups)
             for j in range(p + 1):
                 B[:, a, j] = np.bincount(groups, Z[:, a] * W[:, j], minlength=n_groups)
-        self.A, self.B = A, B
+        keys, inverse, counts = np.unique(A.reshape(n_groups, q * q), axis=0, return_inverse=True,
+                                          return_counts=True)
+        inverse = np.asarray(inverse).ravel()
+        U = len(keys)
+        self.A = keys.reshape(U, q, q)
+        self.counts = counts.astype(float)
+        m = p + 1
+        F = np.zeros((U, q * q * m * m))
+        for lo in range(0, n_groups, self.CHUNK):
+            hi = min(lo + self.CHUNK, n_groups)
+            Bc = B[lo:hi]
+            outer = (Bc[:, :, None, :, None] * Bc[:, None, :, None, :]).reshape(hi - lo, q * q * m * m)
+            pool = sparse.csr_matrix((np.ones(hi - lo), (inverse[lo:hi], np.arange(hi - lo))), shape=(U, hi - lo))
+            F += pool @ outer
+        self.F = F.reshape(U, q, q, m, m)
         self.WtW = W.T @ W
+
+    def qsum(self, Q: np.ndarray) -> np.ndarray:
+        """sum over groups of B_i' Q_u B_i for per-distinct-A matrices Q (U, q, q): (p+1, p+1)."""
+        return np.tensordot(Q, self.F, axes=([0, 1, 2], [0, 1, 2]))
 
 
 def _c_blocks(g: _Groups, Lam: np.ndarray):
-    """C_i = Lam H_i^-1 Lam' with H_i = I + Lam' A_i Lam, and sum log|H_i|."""
-    H = np.einsum("ba,gbc,cd->gad", Lam, g.A, Lam) + np.eye(g.q)
+    """C_u = Lam H_u^-1 Lam' with H_u = I + Lam' A_u Lam, and sum over groups of log|H_i|."""
+    H = np.matmul(np.matmul(Lam.T, g.A), Lam) + np.eye(g.q)
     sign, logdet = np.linalg.slogdet(H)
-    C = np.einsum("ab,gbc,dc->gad", Lam, np.linalg.inv(H), Lam)
-    return C, float(logdet.sum())
+    C = np.matmul(np.matmul(Lam, np.linalg.inv(H)), Lam.T)
+    return C, float(logdet @ g.counts)
 
 
 def _criterion(g: _Groups, theta, sigma, layout: str, reml: bool):
     """lmerTest's devfun_vp (the (RE)ML deviance at theta and sigma, beta profiled out) and
     get_covbeta (sigma^2 (X'V0^-1 X)^-1), from one evaluation."""
     C, logdet_h = _c_blocks(g, _lambda(theta, layout))
-    S = g.WtW - np.einsum("gai,gab,gbj->ij", g.B, C, g.B)
+    S = g.WtW - g.qsum(C)
     p = g.p
     XtVX = S[:p, :p]
     chol = np.linalg.cholesky(XtVX)
@@ -359,23 +383,21 @@ class Inference:
             raise ValueError("Kenward-Roger degrees of freedom need a REML fit.")
         g, q, p = self._groups, self.q, self._groups.p
         s2 = self.sigma ** 2
-        Lam = _lambda(self.theta, self.layout)
-        C, _ = _c_blocks(g, Lam)
-        A, Bx = g.A, g.B[:, :, :p]
-        I = np.eye(q)
-        IAC = I - np.einsum("gab,gbc->gac", A, C)              # (I - A C)
-        T = np.einsum("gab,gbj->gaj", IAC, Bx) / s2           # Z'S^-1 X
-        M = np.einsum("gab,gbc->gac", IAC, A) / s2            # Z'S^-1 Z
-        IAC2 = np.einsum("gab,gbc->gac", IAC, IAC)
-        U = np.einsum("gab,gbj->gaj", IAC2, Bx) / s2 ** 2      # Z'S^-2 X
-        N = np.einsum("gab,gbc->gac", IAC2, A) / s2 ** 2      # Z'S^-2 Z
-        CAC = np.einsum("gab,gbc,gcd->gad", C, A, C)
-        R2 = 2 * C - CAC                                       # S^-2 = s^-4 (I - Z R2 Z')
-        R3 = C + R2 - np.einsum("gab,gbc,gcd->gad", R2, A, C)  # S^-3 = s^-6 (I - Z R3 Z')
+        C, _ = _c_blocks(g, _lambda(self.theta, self.layout))
+        A = g.A                                                  # (U, q, q), with g.counts groups each
+        IAC = np.eye(q) - np.matmul(A, C)                        # Z_i'S_i^-1 = s^-2 (I - A C) Z_i'
+        K = IAC / s2                                             # Z'S^-1 X = K B  (B = Z'X)
+        M = np.matmul(IAC, A) / s2                               # Z'S^-1 Z
+        K2 = np.matmul(IAC, IAC) / s2 ** 2                       # Z'S^-2 X = K2 B
+        N = np.matmul(np.matmul(IAC, IAC), A) / s2 ** 2          # Z'S^-2 Z
+        R2 = 2 * C - np.matmul(np.matmul(C, A), C)               # S^-2 = s^-4 (I - Z R2 Z')
+        R3 = C + R2 - np.matmul(np.matmul(R2, A), C)             # S^-3 = s^-6 (I - Z R3 Z')
+        KT = np.swapaxes(K, 1, 2)
+        qs = lambda Q: g.qsum(Q)[:p, :p]
         XtX = g.WtW[:p, :p]
-        XS2X = (XtX - np.einsum("gai,gab,gbj->ij", Bx, R2, Bx)) / s2 ** 2
-        XS3X = (XtX - np.einsum("gai,gab,gbj->ij", Bx, R3, Bx)) / s2 ** 3
-        trS2 = float((g.sizes - np.einsum("gab,gba->g", R2, A)).sum()) / s2 ** 2
+        XS2X = (XtX - qs(R2)) / s2 ** 2
+        XS3X = (XtX - qs(R3)) / s2 ** 3
+        trS2 = float(g.n - g.counts @ np.einsum("uab,uba->u", R2, A)) / s2 ** 2
         # Covariance parameters of V = sum gamma_r G_r: the random-effect covariances (lower triangle
         # of each term's matrix) and the residual variance; G_r = Z E_r Z' per group, or I.
         if self.layout == "intercept":
@@ -385,17 +407,17 @@ class Inference:
         else:
             E = [np.array([[1.0, 0], [0, 0]]), np.array([[0, 0], [0, 1.0]])]
         k = len(E) + 1
-        P = [-np.einsum("gai,ab,gbj->ij", T, Er, T) for Er in E] + [-XS2X]
+        P = [-qs(np.matmul(np.matmul(KT, Er), K)) for Er in E] + [-XS2X]
         Q = {}
         Kt = np.empty((k, k))
         for r in range(k):
             for s in range(r, k):
                 if r < k - 1 and s < k - 1:
-                    Q[r, s] = np.einsum("gai,ab,gbc,cd,gdj->ij", T, E[r], M, E[s], T)
-                    Kt[r, s] = np.einsum("ab,gbc,cd,gda->", E[r], M, E[s], M)
+                    Q[r, s] = qs(KT @ E[r] @ M @ E[s] @ K)
+                    Kt[r, s] = g.counts @ np.einsum("ab,ubc,cd,uda->u", E[r], M, E[s], M)
                 elif r < k - 1:
-                    Q[r, s] = np.einsum("gai,ab,gbj->ij", T, E[r], U)
-                    Kt[r, s] = np.einsum("ab,gba->", E[r], N)
+                    Q[r, s] = qs(KT @ E[r] @ K2)
+                    Kt[r, s] = g.counts @ np.einsum("ab,uba->u", E[r], N)
                 else:
                     Q[r, s] = XS3X
                     Kt[r, s] = trS2
