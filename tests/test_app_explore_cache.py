@@ -34,7 +34,7 @@ def test_a_new_session_on_the_same_data_builds_no_chart(builds):
     builds.clear()
     second = app("explore", random_slope="true")
     assert sum(builds.values()) == 0
-    assert len(second.get("plotly_chart")) == 10
+    assert len(second.get("plotly_chart")) == 11  # with the marginal means
 
 
 def test_a_highlight_rebuilds_only_the_charts_that_show_it(builds):
