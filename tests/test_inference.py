@@ -338,7 +338,7 @@ def test_report_sections_cover_tests_anova_means_contrasts_slopes_and_r2():
     titles = [t for t, _, _ in sections]
     assert titles[0] == "Tests of the fixed effects (Kenward-Roger)"
     assert any("ANOVA" in t for t in titles) and any("Holm" in t for t in titles) and titles[-1] == "R² and ICC"
-    html = report.html_report(inf.result, None, {}, {"df": "kenward-roger"}, "", sections)
+    html = report.html_report(inf.result, None, {}, {"df": "kenward-roger"}, "", tests=sections)
     assert "Type III ANOVA" in html and "Kenward-Roger" in html and "Nakagawa" in html
     assert html.count("<table>") >= len(sections)
 
