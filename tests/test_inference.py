@@ -395,3 +395,13 @@ def test_bootstrap_bounds_are_a_user_error():
     from mixed_core.inference import parametric_bootstrap
     with pytest.raises(UserInputError, match="between 1 and"):
         parametric_bootstrap(inference("sleep_rs").result, 0)
+
+
+def test_url_bounds_match_the_inference_limits():
+    from mixed_core import urlstate
+    from mixed_core.inference import BOOTSTRAP_MAX, MAX_TIMES
+    assert urlstate.FIELD_BY_NAME["boot_n"].maximum == BOOTSTRAP_MAX
+    assert urlstate.FIELD_BY_NAME["at_times"].max_items == MAX_TIMES
+    settings, problems = urlstate.decode({"boot_n": "5000", "df": "welch", "at_times": "0,10"})
+    assert settings["boot_n"] == 0 and settings["df"] == "satterthwaite" and settings["at_times"] == (0.0, 10.0)
+    assert len(problems) == 2
