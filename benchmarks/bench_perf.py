@@ -111,13 +111,15 @@ def worker_repeat(n: int, limited: bool) -> dict:
 
 def worker_outofcore(folder: str) -> dict:
     from mixed_core import ColumnRoles, ModelSpec
-    from mixed_core.outofcore import fit_parquet
+    from mixed_core.outofcore import accumulate, fit_statistics
 
     spec = ModelSpec(ColumnRoles(*ROLES), random_slope=True)
     start = time.perf_counter()
-    result = fit_parquet(folder, spec)
+    acc = accumulate(folder, spec)
+    read = time.perf_counter() - start
+    result = fit_statistics(acc, spec)
     seconds = time.perf_counter() - start
-    return {"seconds": seconds, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    return {"seconds": seconds, "read": read, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             "rows": result.n_obs, "groups": result.n_groups, "loglik": result.loglik}
 
 
@@ -189,19 +191,21 @@ def row_repeat(table: Table, contrast: bool) -> None:
 
 
 def make_parquet_folder(workdir: Path, rows: int) -> Path:
-    """A folder of Parquet files with about ``rows`` rows of chapter-like data, written part by part."""
+    """A folder of Parquet files with about ``rows`` rows: parts of 1,000,000 rows, each with its own
+    25,000 persons measured 30-50 times (years 1-60), 250,000 persons in all for 10,000,000 rows."""
     from mixed_core.simulate import SimulationParams, simulate
 
     folder = workdir / "income_parquet"
     folder.mkdir()
-    per_part = 1_000_000
     part, written = 0, 0
     while written < rows:
-        frame = simulate(SimulationParams(seed=100 + part, persons_per_category=33_334, min_obs=1, max_obs=19)).data
-        frame["person"] = f"S{part}-" + frame["person"].astype(str)   # distinct persons in every part
+        frame = simulate(SimulationParams(seed=100 + part, persons_per_category=8_334, min_obs=30, max_obs=50,
+                                          year_min=1, year_max=60)).data
+        frame["person"] = f"S{part:03d}-" + frame["person"].astype(str)   # distinct persons in every part
         frame.to_parquet(folder / f"part-{part:03d}.parquet", index=False)
         written += len(frame)
         part += 1
+        del frame
     return folder
 
 
@@ -215,7 +219,8 @@ def row_outofcore(table: Table, workdir: Path) -> None:
     folder = make_parquet_folder(workdir, OOC_ROWS)
     r = run_worker("outofcore", folder)
     table.add("fit on a Parquet folder, out of core: peak memory", f"{r['rss_mb'] / 1024:.2f} GB", "< 2 GB",
-              r["rss_mb"] < 2048, f"{r['rows']:,} rows, {r['groups']:,} persons, {r['seconds']:.1f} s")
+              r["rss_mb"] < 2048, f"{r['rows']:,} rows, {r['groups']:,} persons; {r['seconds']:.0f} s (two passes {r['read']:.0f} s, "
+              f"fit {r['seconds'] - r['read']:.0f} s)")
 
 
 def rows_pages(table: Table) -> None:

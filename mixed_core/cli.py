@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+from pathlib import Path
 
 from .errors import UserInputError
 
@@ -50,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     fit = sub.add_parser("fit", help="fit response ~ time * category (+ covariates) with a random intercept "
                                      "(and slope) per group")
-    fit.add_argument("file", help="CSV, TSV, Excel or Parquet file")
+    fit.add_argument("file", help="CSV, TSV, Excel or Parquet file, or a folder of Parquet files (read out of core)")
     fit.add_argument("--response", required=True)
     fit.add_argument("--time", required=True)
     fit.add_argument("--group", required=True)
@@ -78,6 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--engine", choices=["fast", "statsmodels"], default="fast")
     fit.add_argument("--format", choices=["text", "json"], default="text")
     fit.add_argument("--no-ols", action="store_true", help="skip the OLS comparison fit")
+    fit.add_argument("--out-of-core", action="store_true",
+                     help="read a Parquet file (or folder) batch by batch, for data larger than memory "
+                          "(the fast engine's numbers; no OLS, inference or covariates)")
     fit.add_argument("--df", choices=["z", "satterthwaite", "kenward-roger"], default="satterthwaite",
                      help="degrees of freedom of the fixed-effect tests, means and contrasts (default: "
                           "satterthwaite, as lmerTest; kenward-roger needs --method reml)")
@@ -203,6 +207,8 @@ def _fit(args) -> int:
     if args.time_centre is not None and not math.isfinite(args.time_centre):
         raise UserInputError("--time-centre must be a finite number, such as 10.")
     covariates = _covariates(args)
+    if args.out_of_core or Path(args.file).is_dir():
+        return _fit_out_of_core(args, covariates)
     frame, report = load_table(args.file)
     try:
         spec = ModelSpec(ColumnRoles(args.response, args.time, args.group, args.category),
@@ -238,6 +244,42 @@ def _fit(args) -> int:
         if ols is not None:
             print()
             print(ols_summary(ols))
+    return 0
+
+
+def _fit_out_of_core(args, covariates) -> int:
+    """``fit`` on a Parquet file or folder read batch by batch (``mixed_core.outofcore``)."""
+    from .outofcore import fit_parquet
+    from .spec import ColumnRoles, ModelSpec
+
+    if covariates or args.engine != "fast":
+        raise UserInputError("Out-of-core fits use the fast engine without covariates: leave out --covariate "
+                             "and --engine statsmodels, or fit in memory.")
+    try:
+        spec = ModelSpec(ColumnRoles(args.response, args.time, args.group, args.category),
+                         reference=args.reference, random_slope=args.random_slope, method=args.method,
+                         time_centre=args.time_centre, time_degree=args.time_degree,
+                         correlated=not args.uncorrelated)
+    except ValueError as exc:
+        raise UserInputError(f"The model cannot be built: {exc}.")
+    result = fit_parquet(args.file, spec)
+    if args.format == "json":
+        _write_json(result.to_dict())
+        return 0
+    import pandas as pd
+
+    kind = "random intercept + slope" if result.random_slope else "random intercept"
+    print(f"Linear mixed model fitted out of core ({result.method}, {kind} per {spec.roles.group})")
+    print(f"rows {result.n_obs:,} ({result.n_dropped:,} dropped for missing values), groups {result.n_groups:,}, "
+          f"log-likelihood {result.loglik:.4f}, AIC {result.aic:.2f}, BIC {result.bic:.2f}")
+    print()
+    with pd.option_context("display.width", 120, "display.max_columns", 10):
+        print(result.fixed_effects().round(4).to_string())
+    print()
+    for name, value in result.variance_components().items():
+        print(f"{name:>16}  {value:.6g}")
+    for sentence in result.health.warnings:
+        print(sentence)
     return 0
 
 
