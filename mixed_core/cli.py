@@ -249,9 +249,13 @@ def _fit(args) -> int:
 
 def _fit_out_of_core(args, covariates) -> int:
     """``fit`` on a Parquet file or folder read batch by batch (``mixed_core.outofcore``)."""
-    from .outofcore import fit_parquet
     from .spec import ColumnRoles, ModelSpec
 
+    try:
+        from .outofcore import fit_parquet
+    except ImportError:   # the engine's per-group statistics (issue 7) are not in this build
+        raise UserInputError("Out-of-core fits are not available in this build: load the file in memory "
+                             "(leave out --out-of-core, and give a file, not a folder).") from None
     if covariates or args.engine != "fast":
         raise UserInputError("Out-of-core fits use the fast engine without covariates: leave out --covariate "
                              "and --engine statsmodels, or fit in memory.")
