@@ -23,8 +23,8 @@ def choose_upload_source(pg) -> None:
 
 
 def upload_pigs(pg, server):
-    pg.goto(server + "/")
-    wait_for_app(pg)
+    pg.goto(server + "/")  # the Data page, with the chapter's simulated data first
+    wait_for_app(pg, "Simulated income data", timeout=60_000)
     choose_upload_source(pg)
     upload(pg, PIGS)
     wait_uploaded(pg, "72")
