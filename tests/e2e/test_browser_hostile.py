@@ -1,0 +1,79 @@
+"""Hostile links and files in a real browser: the bound is said, the last good data stay, and
+nothing from a name or a cell runs (no dialog opens, no element comes from the data)."""
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import wait_for_app
+from serving import MODEL_STATE_JS
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "hostile"))
+import corpus  # noqa: E402
+
+SMALL = [c for c in corpus.CASES if not c.large]
+
+
+@pytest.fixture
+def watched(page):
+    """The page, recording every dialog (alert, confirm) a script would open."""
+    dialogs = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.dialogs = dialogs
+    return page
+
+
+def wait(pg, text: str = None) -> None:
+    wait_for_app(pg, text, timeout=120_000)
+
+
+def _nothing_ran(pg) -> None:
+    assert pg.dialogs == []
+    assert pg.evaluate("() => document.querySelectorAll('img[src=\"x\"], [onerror]').length") == 0
+    assert "did not expect" not in pg.inner_text("body")
+
+
+def test_the_issues_link_says_the_bounds_and_shows_the_chapter(server, watched):
+    pg = watched
+    pg.goto(server + "/model?persons=10000000&year_max=100000000&max_obs=100000&noise_sd=1e300")
+    wait_for_app(pg, "at most 20,000 persons per category in a link; upload larger data")
+    pg.wait_for_function(f"() => ({MODEL_STATE_JS})().fe_numbers")
+    body = pg.inner_text("body")
+    for bound in ("at most 10,000", "at most 50 measurements per person in a link", "at most 1,000,000,000"):
+        assert bound in body
+    assert pg.evaluate(MODEL_STATE_JS)["terms"][0] == "Intercept"
+    _nothing_ran(pg)
+
+
+def test_hostile_files_through_the_upload(server, watched, tmp_path):
+    pg = watched
+    pg.set_default_timeout(120_000)   # a loaded machine: each upload is read, guessed and drawn
+    pg.goto(server + "/data?source=upload&random_slope=true")
+    wait(pg, "CSV, TSV, Excel")
+    uploader = pg.locator('[data-testid="stFileUploader"] input[type="file"]')
+    good = tmp_path / corpus.GOOD.name
+    good.write_bytes(corpus.GOOD.make())
+    uploader.set_input_files(str(good))
+    wait(pg, "Uploaded file 'chapter.csv'")
+    last_good = "chapter.csv"
+    for case in SMALL:
+        path = tmp_path / case.name
+        path.write_bytes(case.make())
+        uploader.set_input_files(str(path))
+        if case.outcome == "refused":   # its own message, beside the last good file's name
+            words = [w.lower() for w in case.says] + [f"still using the last good file, '{last_good}'"]
+            pg.wait_for_function("(words) => { const b = document.body.innerText.toLowerCase(); "
+                                 "return words.every(w => b.includes(w)); }", arg=words, timeout=120_000)
+            wait(pg)
+        elif case.outcome == "unfit":   # read and refused by the app's checks, or read and said not fittable
+            words = [w.lower() for w in case.says]
+            pg.wait_for_function("([words, name]) => { const b = document.body.innerText.toLowerCase(); "
+                                 "return words.every(w => b.includes(w)) || b.includes(name); }",
+                                 arg=[words, f"uploaded file '{case.name}'"], timeout=120_000)
+            wait(pg)
+        else:
+            wait(pg, f"Uploaded file '{case.name}'")
+        if case.outcome != "refused":
+            last_good = case.name
+        _nothing_ran(pg)
+        assert "random_slope=true" in pg.url                 # the settings stay
