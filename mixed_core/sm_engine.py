@@ -10,11 +10,22 @@ fit may raise ``LinAlgError``. So several optimizers are tried in turn and the
 best finite log-likelihood wins, the earlier attempt when it is within
 ``SAME_OPTIMUM`` of the best (so the default fit reproduces the chapter exactly).
 
-The fast engine's optimum (which matches lme4) is the target: the attempts stop
-at the first one that reaches it, and when none does, one last fit starts from
-the fast engine's estimates. With more than ``LARGE_GROUPS`` groups, where every
-statsmodels evaluation is a slow Python loop over the groups, only the default
-chain is tried before that last fit.
+The fast engine's optimum (which matches lme4) is the target: after the default
+chain, statsmodels' lbfgs always runs from the fast engine's estimates, and the other
+optimizers follow while none has reached the target; the best log-likelihood wins.
+With more than ``LARGE_GROUPS`` groups, where every statsmodels evaluation is a slow
+Python loop over the groups, only the default chain and the fit from the fast
+engine's estimates are tried.
+
+What is reported besides statsmodels' estimates is computed by the fast engine's
+stable machinery at those estimates (``fast_engine.conditional_at``): lme4's
+conditional covariance of the fixed effects, BLUPs and their SEs, fitted values.
+statsmodels' own fixed-effect SEs (full information) are kept for the table; when
+they differ from lme4's by more than ``SE_DIFFERENCE`` the fit health says so and
+why. The singular verdict is the fast engine's one rule (``fast_engine.is_singular``);
+statsmodels cannot reach a variance of exactly 0 and stops near it, so where the
+fast engine finds the boundary and statsmodels is no better, the boundary is shown.
+All values are plain Python types (``--format json`` needs them).
 """
 from __future__ import annotations
 
@@ -29,7 +40,7 @@ from statsmodels.regression.mixed_linear_model import MixedLM, MixedLMParams
 
 from .design import ModelData
 from .errors import UserInputError
-from .fast_engine import SINGULAR_TOL, fit_fast
+from .fast_engine import SINGULAR_TOL, _lower_tri, conditional_at, fit_fast, is_singular
 from .result import FitHealth, MixedResult
 from .spec import ModelSpec
 
@@ -41,6 +52,7 @@ SAME_OPTIMUM = 1e-4  # log-likelihood difference treated as the same optimum
 LARGE_GROUPS = 5_000
 _START_NUDGE = 1e-10  # added to the diagonal of a start covariance (relative to the residual variance)
 DEFAULT_CHAIN = "statsmodels default chain (bfgs, then lbfgs, then cg)"
+FROM_FAST = "statsmodels lbfgs started at the fast engine's estimates"
 
 
 @dataclass
@@ -79,7 +91,7 @@ def _run(model: MixedLM, reml: bool, method: Optional[str], label: str, start=No
 
 
 def _fast_start(data: ModelData, spec: ModelSpec):
-    """The fast engine's solution as a target and a statsmodels start, or (None, None)."""
+    """The fast engine's fit (the target) and a statsmodels start from it, or (None, None)."""
     try:
         fast = fit_fast(data, spec.with_(engine="fast"))
     except Exception:  # the target and the start are a help, not a requirement
@@ -87,50 +99,13 @@ def _fast_start(data: ModelData, spec: ModelSpec):
     # statsmodels' likelihood is not finite at an exactly singular covariance: start just inside.
     relative_cov = np.asarray(fast.re_cov) / fast.residual_var + _START_NUDGE * np.eye(len(fast.re_cov))
     start = MixedLMParams.from_components(np.asarray(fast.fe_estimate), cov_re=relative_cov)
-    return fast.loglik, start
+    return fast, start
 
 
 def _best(attempts: list) -> _Attempt:
     finite = [a for a in attempts if a.fit is not None]
     best = max(a.loglik for a in finite)
     return next(a for a in finite if a.loglik >= best - SAME_OPTIMUM)
-
-
-def _cholesky(cov: np.ndarray) -> np.ndarray:
-    """Lower Cholesky factor that also works for a singular (semi-definite) matrix."""
-    if cov.shape == (1, 1):
-        return np.sqrt(np.maximum(cov, 0.0))
-    l00 = math.sqrt(max(cov[0, 0], 0.0))
-    l10 = cov[1, 0] / l00 if l00 > 0 else 0.0
-    l11 = math.sqrt(max(cov[1, 1] - l10 * l10, 0.0))
-    return np.array([[l00, 0.0], [l10, l11]])
-
-
-def _group_sums(groups: np.ndarray, n_groups: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
-    """Per group, left_i' right_i: shape (G, left columns, right columns), no loop over groups."""
-    out = np.empty((n_groups, left.shape[1], right.shape[1]))
-    for a in range(left.shape[1]):
-        for b in range(right.shape[1]):
-            out[:, a, b] = np.bincount(groups, weights=left[:, a] * right[:, b], minlength=n_groups)
-    return out
-
-
-def _conditional_quantities(data: ModelData, Z: np.ndarray, beta: np.ndarray, lam: np.ndarray):
-    """lme4's conditional pieces at the estimate, with V = I + Z Lam Lam' Z' (scale 1):
-    X'V^-1X, the BLUPs b_i = M_i Z_i'(y_i - X_i beta) and M_i = Lam (Lam'Z_i'Z_i Lam + I)^-1 Lam'
-    (the conditional covariance of b_i over the scale). This form needs no inverse of Lam,
-    so it also holds for singular fits, where statsmodels' own ``random_effects`` raises;
-    it gives the same BLUPs otherwise, without statsmodels' Python loop over groups."""
-    g, G = data.group_index, data.n_groups
-    A = _group_sums(g, G, Z, Z)                                  # Z_i'Z_i
-    B = _group_sums(g, G, Z, data.X)                             # Z_i'X_i
-    c = _group_sums(g, G, Z, data.y[:, None])[:, :, 0]           # Z_i'y_i
-    q = Z.shape[1]
-    H = np.einsum("ba,gbc,cd->gad", lam, A, lam) + np.eye(q)
-    M = lam @ np.linalg.inv(H) @ lam.T
-    xtvx = data.X.T @ data.X - np.einsum("gai,gab,gbj->ij", B, M, B)
-    blups = np.einsum("gab,gb->ga", M, c - B @ beta)
-    return xtvx, blups, M
 
 
 def _max_score(model: MixedLM, fit) -> float:
@@ -159,8 +134,9 @@ def _default_chain_sentence(default: _Attempt, chosen: _Attempt) -> str:
 
 
 def _singular_sentence(data: ModelData, q: int, theta: np.ndarray) -> str:
+    """``theta``: Lambda's internal diagonal."""
     g = data.roles.group
-    if q == 1 or (theta[0] < SINGULAR_TOL and theta[-1] < SINGULAR_TOL):
+    if q == 1 or all(d < SINGULAR_TOL for d in theta):
         return (f"Singular fit: the estimated variance between {g} groups is zero. The data show no "
                 "variation between groups beyond the residual noise; the model is equivalent to OLS here.")
     return (f"Singular fit: the random intercepts and slopes of {g} are perfectly correlated or one of "
@@ -198,20 +174,22 @@ def fit_statsmodels(data: ModelData, spec: ModelSpec, *,
 
     correlated = q == 1 or bool(getattr(spec, "correlated", True))
     free = None if correlated else MixedLMParams.from_components(np.ones(data.X.shape[1]), np.eye(2))
-    target, start = _fast_start(data, spec)
+    fast, start = _fast_start(data, spec)
+    target = None if fast is None else fast.loglik
     if not correlated:  # statsmodels' powell and nm ignore ``free``; bfgs and lbfgs respect it
         optimizers = [m for m in optimizers if m in (None, "bfgs", "lbfgs")] or [None]
     if data.n_groups > LARGE_GROUPS:
         optimizers = list(optimizers)[:1]
-    attempts = []
-    for method in optimizers:
-        attempts.append(_run(model, spec.reml, method, _label(method), free=free))
-        if target is not None and attempts[-1].loglik >= target - SAME_OPTIMUM:
+    optimizers = list(optimizers)
+    # The first optimizer, then statsmodels from the fast engine's optimum, then the others only
+    # while statsmodels has not reached that optimum; the best log-likelihood wins.
+    attempts = [_run(model, spec.reml, optimizers[0], _label(optimizers[0]), free=free)] if optimizers else []
+    if start is not None:
+        attempts.append(_run(model, spec.reml, "lbfgs", FROM_FAST, start=start, free=free))
+    for method in optimizers[1:]:
+        if target is not None and max(a.loglik for a in attempts) >= target - SAME_OPTIMUM:
             break
-    else:
-        if start is not None:
-            attempts.append(_run(model, spec.reml, "lbfgs", "statsmodels lbfgs started at the fast engine's "
-                                 "estimates", start=start, free=free))
+        attempts.append(_run(model, spec.reml, method, _label(method), free=free))
     if all(a.fit is None for a in attempts):
         reasons = "; ".join(f"{a.label}: {a.failure}" for a in attempts)
         raise UserInputError(
@@ -222,42 +200,74 @@ def fit_statsmodels(data: ModelData, spec: ModelSpec, *,
 
     beta = np.asarray(fit.fe_params, float)
     scale = float(fit.scale)
+    loglik = float(fit.llf)
     re_cov = np.asarray(fit.cov_re, float).reshape(q, q)
     if not correlated:
         re_cov = np.diag(np.diag(re_cov))
-    lam = _cholesky(re_cov / scale)
-    # lme4's layout: [t]; correlated [t11, t21, t22]; uncorrelated [t11, t22].
-    theta = lam.ravel() if q == 1 else (lam[np.tril_indices(q)] if correlated else np.diag(lam).copy())
-    xtvx, blups, M = _conditional_quantities(data, Z, beta, lam)
-    fe_cov = scale * np.linalg.inv(xtvx)
-    blup_se = np.sqrt(scale * np.maximum(np.diagonal(M, axis1=1, axis2=2), 0.0))
-    fitted = data.X @ beta + np.einsum("nq,nq->n", Z, blups[data.group_index])
-
     sentences = []
     if optimizers and optimizers[0] is None and chosen is not attempts[0]:
         sentences.append(_default_chain_sentence(attempts[0], chosen))
+    pieces = conditional_at(data, spec, beta, re_cov, scale)
+    singular = is_singular(np.diag(_lower_tri(pieces["theta_internal"], q)))
+    if (fast is not None and fast.singular and not singular and loglik <= fast.loglik + SAME_OPTIMUM):
+        # statsmodels cannot reach a variance of exactly 0 (its likelihood is not finite there) and
+        # stops near it; the exact criterion is no better off the boundary: report the boundary.
+        near = np.sqrt(np.diag(re_cov))
+        sentences.append(
+            f"statsmodels stopped near the boundary (random-effect SDs {', '.join(f'{v:.3g}' for v in near)}, "
+            f"log-likelihood {loglik:.6f}); the exact criterion is highest on the boundary "
+            f"({fast.loglik:.6f}), so the boundary estimates are shown, as lme4 and the fast engine give them.")
+        beta, scale, loglik = np.asarray(fast.fe_estimate, float), float(fast.residual_var), float(fast.loglik)
+        re_cov = np.asarray(fast.re_cov, float)
+        pieces = conditional_at(data, spec, beta, re_cov, scale)
+        singular = True
+    theta = pieces["theta"]
+    fe_cov, blups, blup_se, fitted = pieces["fe_cov"], pieces["blups"], pieces["blup_se"], pieces["fitted"]
+
     se_override = np.asarray(fit.bse_fe, float)
+    conditional_se = np.sqrt(np.diag(fe_cov))
     if not np.all(np.isfinite(se_override)):
         se_override = None
         sentences.append("statsmodels could not compute its standard errors of the fixed effects (its "
                          "information matrix is not positive definite); the standard errors shown "
                          "condition on the estimated variances, as lme4's do.")
+    else:
+        sentence = _se_difference_sentence(data.term_names, se_override, conditional_se)
+        if sentence:
+            sentences.append(sentence)
     gradient = _max_score(model, fit)
     # Reaching the fast engine's (lme4's) optimum counts, even where statsmodels' own flag is False.
-    converged = bool(fit.converged) or (target is not None and chosen.loglik >= target - SAME_OPTIMUM)
+    converged = bool(fit.converged) or bool(target is not None and loglik >= target - SAME_OPTIMUM)
     if not converged:
         sentences.append(f"statsmodels reports that its optimizer did not converge (largest score "
                          f"{gradient:.2g}). Treat the estimates with care, or compare with the fast engine.")
-    diagonal = np.diag(lam)
-    singular = bool(np.any(diagonal < SINGULAR_TOL))
     if singular:
-        sentences.append(_singular_sentence(data, q, theta))
-    health = FitHealth(converged=converged, singular=singular, gradient_norm=gradient,
-                       iterations=_iterations(fit), optimizer=chosen.label, warnings=tuple(sentences))
+        sentences.append(_singular_sentence(data, q, np.diag(_lower_tri(pieces["theta_internal"], q))))
+    health = FitHealth(converged=bool(converged), singular=bool(singular), gradient_norm=float(gradient),
+                       iterations=int(_iterations(fit)), optimizer=str(chosen.label), warnings=tuple(sentences))
     return MixedResult(spec=spec, data=data, fe_estimate=_ro(beta), fe_cov=_ro(fe_cov),
-                       residual_var=scale, re_cov=_ro(re_cov), theta=_ro(theta), loglik=float(fit.llf),
+                       residual_var=float(scale), re_cov=_ro(re_cov), theta=_ro(theta), loglik=float(loglik),
                        blups=_ro(blups), blup_se=_ro(blup_se), fitted=_ro(fitted), health=health,
                        engine="statsmodels", fe_se_override=None if se_override is None else _ro(se_override))
+
+
+SE_DIFFERENCE = 0.10  # relative difference of statsmodels' own SEs from the conditional ones worth a sentence
+
+
+def _se_difference_sentence(names, own: np.ndarray, conditional: np.ndarray) -> str:
+    """A plain-words note when statsmodels' own fixed-effect SEs differ materially from lme4's."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rel = np.abs(own - conditional) / conditional
+    rel = np.where(np.isfinite(rel), rel, np.inf)
+    if not np.any(rel > SE_DIFFERENCE):
+        return ""
+    j = int(np.argmax(rel))
+    return (f"statsmodels' own standard errors of the fixed effects differ from lme4's by up to "
+            f"{min(rel[j], 99.99) * 100:.0f}% ({names[j]}: {own[j]:.4g} here, {conditional[j]:.4g} in lme4). "
+            "statsmodels computes them from the full information matrix, which also counts the "
+            "uncertainty of the estimated variances; lme4 (and the fast engine) treat the variances as "
+            "known. With few groups or variances near zero the two can differ a lot; the table shows "
+            "statsmodels' values, the fast engine shows lme4's.")
 
 
 def _ro(a) -> np.ndarray:

@@ -155,8 +155,8 @@ def test_classic_data_sets_reach_the_optimum(name, roles, slope, method):
     # A brute-force check of the profiled criterion around the optimum in the original units.
     data = r.data
     q = 2 if slope else 1
-    Z = np.ones((data.n_obs, 1)) if q == 1 else np.column_stack([np.ones(data.n_obs), data.time])
-    prob, _, _ = fe._build_problem(Z, data.X, data.y, data.group_index, data.n_groups, method == "reml")
+    u = None if q == 1 else data.time
+    prob = fe.problem_from_arrays(data.X, data.y, u, data.group_index, data.n_groups, method == "reml")
     best = fe._deviance(np.asarray(r.theta), prob)
     rng = np.random.default_rng(0)
     for _ in range(200):
@@ -223,9 +223,9 @@ def test_analytic_gradient_matches_finite_differences(sleep_frame, slope, reml):
     from mixed_core import fast_engine as fe
 
     data = prepare(sleep_frame, ModelSpec(ColumnRoles("Reaction", "Days", "Subject"), random_slope=slope))
-    Z = np.column_stack([np.ones(data.n_obs), data.time / 5])[:, : 2 if slope else 1]
+    u = data.time / 5 if slope else None
     y = (data.y - data.y.mean()) / data.y.std()
-    prob, _, _ = fe._build_problem(Z, data.X, y, data.group_index, data.n_groups, reml)
+    prob = fe.problem_from_arrays(data.X, y, u, data.group_index, data.n_groups, reml)
     theta = np.array([0.8, 0.3, 0.5]) if slope else np.array([0.7])
     _, gradient = fe._deviance_and_gradient(theta, prob)
     h = 1e-6
