@@ -9,11 +9,11 @@ Three layers, each a clear function boundary:
 1. ``internal_coordinates``: the problem made well conditioned without changing it. Time is
    centred at its mean and scaled to unit SD in Z *and* in every column of X it enters
    (X columns are re-expanded around the mean time: t^m B = sum_a C(m,a) s^a c^(m-a) u^a B with
-   u = (t - c)/s, read from ``ModelData.term_parts``); X columns are scaled by powers of two,
-   the response centred and scaled. X = X_int T and Z_int = Z M, both exact linear maps, so
+   u = (t - c)/s, read from ``ModelData.term_parts``, see ``conditioning``); X columns are
+   scaled by powers of two, the response centred and scaled. X = X_int T and Z_int = Z M^-1, so
    estimates, covariances and BLUPs map back exactly; the log-likelihood changes by known
-   constants. Uncorrelated effects are not invariant to a shift of time, so there time is only
-   scaled. Everything the optimizer judges (the singular verdict included) is judged here, free
+   constants. Uncorrelated effects are not invariant to a shift of time, so there Z's time is
+   only scaled (X's is still centred). Everything the optimizer judges (the singular verdict included) is judged here, free
    of the units and origin of time and response.
 
 2. ``group_statistics``: per-group sufficient statistics, computed stably from group-centred data:
@@ -122,19 +122,24 @@ def internal_coordinates(data: ModelData, q: int, correlated: bool = True) -> In
     """See the module's doc, point 1."""
     X, y, t = data.X, data.y, data.time
     n, p = X.shape
-    if correlated or q == 1:
-        c, s = float(np.mean(t)), float(np.std(t))
-    else:  # (1|g) + (0+t|g) changes with the origin of time: only scale
-        c, s = 0.0, float(np.sqrt(np.mean(t * t)))
+    c, s = float(np.mean(t)), float(np.std(t))
     if not (s > 0 and math.isfinite(s)):
         c, s = 0.0, 1.0
-    u = (t - c) / s
+    # X: time centred and scaled in every column it enters (always allowed: X's columns are only
+    # reparameterised). Z: the same u when correlated (so that X's time columns are exactly lines
+    # in Z's within a group); (1|g) + (0+t|g) changes with the origin of time, so there Z's time
+    # is only scaled.
     done = recentre_time(X, t, tuple(getattr(data, "term_parts", ()) or ()), data.roles.time, c, s)
     if done is None:  # unknown structure: time enters X as it is (the columns are still scaled)
         Xi, T, order = np.array(X, dtype=float, order="F"), np.eye(p), np.arange(p)
-        powers = np.zeros(p, dtype=int)
     else:
         Xi, T, order = done
+    if correlated or q == 1:
+        u = (t - c) / s
+    else:
+        c, s = 0.0, float(np.sqrt(np.mean(t * t)))
+        c, s = (0.0, s) if s > 0 and math.isfinite(s) else (0.0, 1.0)
+        u = t / s
     intercept = next((j for j in range(p) if np.all(X[:, j] == 1.0)), None)
     scales = np.ones(p)
     for j in range(p):
@@ -547,30 +552,28 @@ def _optimize(prob: _Problem, correlated: bool = True):
     if not success or any(abs(x[j]) < 1e-2 for j in diag):
         starts = []
         for j in diag:
-            for delta in (0.3, 1.0, 3.0):
-                s = np.abs(x.copy())
-                s[j] = delta
-                starts.append(s)
-                if q == 2 and correlated:
-                    flipped = s.copy()
-                    flipped[1] = -flipped[1]
-                    starts.append(flipped)
-        if q == 2:
-            starts += [np.array([1.0, 0.0, 0.1])[free], np.array([0.1, 0.0, 1.0])[free],
-                       np.array([1.0, 1.0, 1.0])[free], np.array([1.0, -1.0, 1.0])[free]]
-        else:
-            starts += [np.array([0.1]), np.array([3.0])]
+            s = np.abs(x.copy())
+            s[j] = 0.5
+            starts.append(s)
+            if q == 2 and correlated:
+                flipped = s.copy()
+                flipped[1] = -flipped[1]
+                starts.append(flipped)
+        starts += ([np.array([0.1]), np.array([3.0])] if q == 1 else
+                   [np.array([1.0, 0.0, 0.1])[free], np.array([0.1, 0.0, 1.0])[free]])
         for s in starts:
             run(s)
         # A derivative-free polish from the best point (it does not rely on the gradient, which
-        # vanishes on the boundary).
+        # vanishes on the boundary); a gradient run from wherever it ends.
         x = rec.best_x
+        f_before = rec.best_f
         step = np.maximum(np.abs(x) * 0.1, 0.05)
         simplex = np.vstack([x] + [x + step[i] * e for i, e in enumerate(np.eye(len(x)))])
         optimize.minimize(rec.f, x, method="Nelder-Mead",
-                          options={"initial_simplex": simplex, "xatol": 1e-10, "fatol": 1e-13,
-                                   "maxfev": 400 * len(x)})
-        run(rec.best_x)
+                          options={"initial_simplex": simplex, "xatol": 1e-8, "fatol": 1e-12,
+                                   "maxfev": 60 * len(x)})
+        if rec.best_f < f_before - 1e-9 * (1 + abs(f_before)):
+            run(rec.best_x)
     x = rec.best_x.copy()
     f_best = rec.best_f
     # Diagonal entries at rounding distance from 0 are put on the boundary when that is no worse
@@ -599,27 +602,6 @@ def _lower_cholesky_of_product(B: np.ndarray) -> np.ndarray:
     L = Rq.T
     signs = np.where(np.diag(L) < 0, -1.0, 1.0)
     return L * signs[None, :]
-
-
-def internal_theta(data: ModelData, spec: ModelSpec, re_cov_relative: np.ndarray) -> np.ndarray:
-    """Lambda's diagonal in the internal coordinates (time centred and scaled) for a relative
-    random-effects covariance given in the data's units: what the singular rule judges."""
-    q = 2 if spec.random_slope else 1
-    if q == 1:
-        return np.sqrt(np.maximum(np.atleast_1d(np.diag(np.atleast_2d(re_cov_relative))), 0.0))
-    correlated = bool(getattr(spec, "correlated", True))
-    t = data.time
-    if correlated:
-        c, s = float(np.mean(t)), float(np.std(t))
-    else:
-        c, s = 0.0, float(np.sqrt(np.mean(t * t)))
-    if not (s > 0 and math.isfinite(s)):
-        c, s = 0.0, 1.0
-    Minv = np.array([[1.0, c], [0.0, s]])  # b_int = M^-1 b
-    cov = Minv @ np.asarray(re_cov_relative, float) @ Minv.T
-    w, V = np.linalg.eigh((cov + cov.T) / 2)
-    B = V * np.sqrt(np.maximum(w, 0.0))[None, :]
-    return np.abs(np.diag(_lower_cholesky_of_product(B)))
 
 
 def is_singular(theta_internal_diagonal) -> bool:
@@ -781,7 +763,7 @@ def fit_statistics(stats: GroupStats, spec: ModelSpec, data: ModelData, inner: I
     singular = is_singular(diag_i)
     warnings = []
     if singular:
-        warnings.append(_singular_sentence(data, q, diag_i))
+        warnings.append(_singular_sentence(data, q, diag_i, correlated))
     converged = bool(success or grad_norm < 1e-3)
     if not converged:
         warnings.append(
@@ -802,11 +784,18 @@ def _ro(a) -> np.ndarray:
     return a
 
 
-def _singular_sentence(data: ModelData, q: int, diag_internal) -> str:
+def _singular_sentence(data: ModelData, q: int, diag_internal, correlated: bool = True) -> str:
     g = data.roles.group
-    if q == 1 or all(d < SINGULAR_TOL for d in diag_internal):
+    small = [d < SINGULAR_TOL for d in diag_internal]
+    if q == 1 or all(small) or (not correlated and small[0]):
         return (f"Singular fit: the estimated variance between {g} groups is zero. The data show no "
-                "variation between groups beyond the residual noise; the model is equivalent to OLS here.")
+                "variation between groups beyond the residual noise; the model is equivalent to OLS here."
+                if q == 1 or all(small) else
+                f"Singular fit: the estimated variance of the random intercepts of {g} is zero; only the "
+                "slopes vary between groups.")
+    if not correlated:
+        return (f"Singular fit: the estimated variance of the random slopes of {g} is zero. The data "
+                "cannot support a random slope; consider switching it off.")
     return (f"Singular fit: the random intercepts and slopes of {g} are perfectly correlated or one of "
             "their variances is zero. The data cannot support a separate random slope; consider "
             "switching it off.")

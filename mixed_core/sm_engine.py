@@ -40,7 +40,8 @@ from statsmodels.regression.mixed_linear_model import MixedLM, MixedLMParams
 
 from .design import ModelData
 from .errors import UserInputError
-from .fast_engine import SINGULAR_TOL, _lower_tri, conditional_at, fit_fast, is_singular
+from .conditioning import recentre_time
+from .fast_engine import _lower_tri, _singular_sentence, conditional_at, fit_fast, is_singular
 from .result import FitHealth, MixedResult
 from .spec import ModelSpec
 
@@ -90,15 +91,64 @@ def _run(model: MixedLM, reml: bool, method: Optional[str], label: str, start=No
     return _Attempt(label, fit=fit)
 
 
-def _fast_start(data: ModelData, spec: ModelSpec):
+@dataclass(frozen=True)
+class _Frame:
+    """Where statsmodels sees time. Far from zero relative to its spread (calendar years, epoch
+    seconds), statsmodels' own likelihood loses digits (it printed -310.07 for a fit whose
+    log-likelihood is -230.43 with time near 10^6), so there it is given time minus its mean, in
+    X (re-expanded through term_parts) and in Z: the same model, mapped back exactly (the REML
+    log-likelihood does not change under a shift). Elsewhere, and for uncorrelated slopes (not
+    shift invariant), statsmodels sees the data's time."""
+
+    X: np.ndarray
+    T: np.ndarray        # X = X_here @ T
+    c: float
+
+    FAR = 10.0           # |mean| / SD of time beyond which time is centred
+
+    @classmethod
+    def of(cls, data: ModelData, q: int, correlated: bool) -> "_Frame":
+        t = data.time
+        mean, sd = float(np.mean(t)), float(np.std(t))
+        if correlated and sd > 0 and abs(mean) > cls.FAR * sd:
+            done = recentre_time(data.X, t, tuple(getattr(data, "term_parts", ()) or ()), data.roles.time, mean, 1.0)
+            if done is not None:
+                return cls(X=done[0], T=done[1], c=mean)
+        return cls(X=data.X, T=np.eye(data.X.shape[1]), c=0.0)
+
+    def beta(self, beta_here: np.ndarray) -> np.ndarray:
+        return np.linalg.solve(self.T, beta_here) if self.c else beta_here
+
+    def beta_cov(self, cov_here: np.ndarray) -> np.ndarray:
+        if not self.c:
+            return cov_here
+        Tinv = np.linalg.inv(self.T)
+        return Tinv @ cov_here @ Tinv.T
+
+    def re_cov(self, cov_here: np.ndarray) -> np.ndarray:
+        """Random-effects covariance for the data's time from statsmodels' (time minus c)."""
+        if not self.c or cov_here.shape != (2, 2):
+            return cov_here
+        M = np.array([[1.0, -self.c], [0.0, 1.0]])
+        return M @ cov_here @ M.T
+
+    def re_cov_here(self, cov: np.ndarray) -> np.ndarray:
+        if not self.c or cov.shape != (2, 2):
+            return cov
+        Minv = np.array([[1.0, self.c], [0.0, 1.0]])
+        return Minv @ cov @ Minv.T
+
+
+def _fast_start(data: ModelData, spec: ModelSpec, frame: _Frame):
     """The fast engine's fit (the target) and a statsmodels start from it, or (None, None)."""
     try:
         fast = fit_fast(data, spec.with_(engine="fast"))
     except Exception:  # the target and the start are a help, not a requirement
         return None, None
     # statsmodels' likelihood is not finite at an exactly singular covariance: start just inside.
-    relative_cov = np.asarray(fast.re_cov) / fast.residual_var + _START_NUDGE * np.eye(len(fast.re_cov))
-    start = MixedLMParams.from_components(np.asarray(fast.fe_estimate), cov_re=relative_cov)
+    relative_cov = frame.re_cov_here(np.asarray(fast.re_cov) / fast.residual_var)
+    relative_cov = relative_cov + _START_NUDGE * np.eye(len(relative_cov))
+    start = MixedLMParams.from_components(frame.T @ np.asarray(fast.fe_estimate), cov_re=relative_cov)
     return fast, start
 
 
@@ -133,17 +183,6 @@ def _default_chain_sentence(default: _Attempt, chosen: _Attempt) -> str:
             f"improving the log-likelihood by {chosen.loglik - default.loglik:.4f}; its estimates are shown.")
 
 
-def _singular_sentence(data: ModelData, q: int, theta: np.ndarray) -> str:
-    """``theta``: Lambda's internal diagonal."""
-    g = data.roles.group
-    if q == 1 or all(d < SINGULAR_TOL for d in theta):
-        return (f"Singular fit: the estimated variance between {g} groups is zero. The data show no "
-                "variation between groups beyond the residual noise; the model is equivalent to OLS here.")
-    return (f"Singular fit: the random intercepts and slopes of {g} are perfectly correlated or one of "
-            "their variances is zero. The data cannot support a separate random slope; consider "
-            "switching it off.")
-
-
 def _checked(model: MixedLM, check: Callable[[], None]) -> None:
     """Call ``check()`` before every evaluation of the model's log-likelihood (every optimizer
     step), so that the caller can stop a long fit by raising from it."""
@@ -163,18 +202,20 @@ def fit_statsmodels(data: ModelData, spec: ModelSpec, *,
     :class:`UserInputError` such as ``limits.BudgetExceeded``, or any BaseException) stops the fit."""
     n = data.n_obs
     q = 2 if spec.random_slope else 1
-    Z = np.ones((n, 1)) if q == 1 else np.column_stack([np.ones(n), data.time])
+    correlated = q == 1 or bool(getattr(spec, "correlated", True))
+    frame = _Frame.of(data, q, correlated)
+    Z = np.ones((n, 1)) if q == 1 else np.column_stack([np.ones(n), data.time - frame.c])
     # "Group" is what statsmodels' formula interface calls the random intercept ("Group Var").
     re_names = ["Group"] if q == 1 else ["Group", data.roles.time]
     model = MixedLM(pd.Series(data.y, name=data.roles.response),
-                    pd.DataFrame(data.X, columns=list(data.term_names)),
+                    pd.DataFrame(frame.X, columns=list(data.term_names)),
                     data.group_index, exog_re=pd.DataFrame(Z, columns=re_names))
     if check is not None:
         _checked(model, check)
 
     correlated = q == 1 or bool(getattr(spec, "correlated", True))
     free = None if correlated else MixedLMParams.from_components(np.ones(data.X.shape[1]), np.eye(2))
-    fast, start = _fast_start(data, spec)
+    fast, start = _fast_start(data, spec, frame)
     target = None if fast is None else fast.loglik
     if not correlated:  # statsmodels' powell and nm ignore ``free``; bfgs and lbfgs respect it
         optimizers = [m for m in optimizers if m in (None, "bfgs", "lbfgs")] or [None]
@@ -198,10 +239,10 @@ def fit_statsmodels(data: ModelData, spec: ModelSpec, *,
     chosen = _best(attempts)
     fit = chosen.fit
 
-    beta = np.asarray(fit.fe_params, float)
+    beta = frame.beta(np.asarray(fit.fe_params, float))
     scale = float(fit.scale)
     loglik = float(fit.llf)
-    re_cov = np.asarray(fit.cov_re, float).reshape(q, q)
+    re_cov = frame.re_cov(np.asarray(fit.cov_re, float).reshape(q, q))
     if not correlated:
         re_cov = np.diag(np.diag(re_cov))
     sentences = []
@@ -209,7 +250,7 @@ def fit_statsmodels(data: ModelData, spec: ModelSpec, *,
         sentences.append(_default_chain_sentence(attempts[0], chosen))
     pieces = conditional_at(data, spec, beta, re_cov, scale)
     singular = is_singular(np.diag(_lower_tri(pieces["theta_internal"], q)))
-    if (fast is not None and fast.singular and not singular and loglik <= fast.loglik + SAME_OPTIMUM):
+    if fast is not None and fast.singular and loglik <= fast.loglik + SAME_OPTIMUM:
         # statsmodels cannot reach a variance of exactly 0 (its likelihood is not finite there) and
         # stops near it; the exact criterion is no better off the boundary: report the boundary.
         near = np.sqrt(np.diag(re_cov))
@@ -225,6 +266,10 @@ def fit_statsmodels(data: ModelData, spec: ModelSpec, *,
     fe_cov, blups, blup_se, fitted = pieces["fe_cov"], pieces["blups"], pieces["blup_se"], pieces["fitted"]
 
     se_override = np.asarray(fit.bse_fe, float)
+    if frame.c and np.all(np.isfinite(se_override)):
+        p = len(beta)
+        own = frame.beta_cov(np.asarray(fit.cov_params(), float)[:p, :p])
+        se_override = np.sqrt(np.maximum(np.diag(own), 0.0))
     conditional_se = np.sqrt(np.diag(fe_cov))
     if not np.all(np.isfinite(se_override)):
         se_override = None
@@ -242,7 +287,7 @@ def fit_statsmodels(data: ModelData, spec: ModelSpec, *,
         sentences.append(f"statsmodels reports that its optimizer did not converge (largest score "
                          f"{gradient:.2g}). Treat the estimates with care, or compare with the fast engine.")
     if singular:
-        sentences.append(_singular_sentence(data, q, np.diag(_lower_tri(pieces["theta_internal"], q))))
+        sentences.append(_singular_sentence(data, q, np.diag(_lower_tri(pieces["theta_internal"], q)), correlated))
     health = FitHealth(converged=bool(converged), singular=bool(singular), gradient_norm=float(gradient),
                        iterations=int(_iterations(fit)), optimizer=str(chosen.label), warnings=tuple(sentences))
     return MixedResult(spec=spec, data=data, fe_estimate=_ro(beta), fe_cov=_ro(fe_cov),
