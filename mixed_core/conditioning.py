@@ -60,7 +60,7 @@ def well_scaled(X: np.ndarray, t: np.ndarray, parts: tuple, time_name: str) -> n
     out = None
     if s > 0 and math.isfinite(s):
         done = recentre_time(X, t, parts, time_name, c, s)
-        out = None if done is None else done[0].copy()
+        out = None if done is None else done[0]
     if out is None:
         out = np.array(X, dtype=float, order="F")
     has_intercept = any(np.all(out[:, j] == 1.0) for j in range(out.shape[1]))
