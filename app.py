@@ -51,7 +51,7 @@ def draw_top_bar() -> None:
         with st.popover("Share this view", icon=":material/link:"):
             st.markdown(f"[{url}]({url})")
             st.code(url, language=None, wrap_lines=True)
-            if settings["source"] == "upload":
+            if settings["source"] == "upload" and settings.get("data") is None:
                 st.caption("The link keeps the settings; whoever opens it must upload the same file.")
 
 

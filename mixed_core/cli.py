@@ -29,6 +29,13 @@ def _names(text: str) -> tuple:
     return tuple(v.strip() for v in text.split(",") if v.strip())
 
 
+def _time_origin(text: str) -> str:
+    from .spec import TIME_ORIGINS, _is_date
+    if text in TIME_ORIGINS or _is_date(text):
+        return text
+    raise argparse.ArgumentTypeError(f"expected group-first, earliest or a date YYYY-MM-DD, got '{text}'")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m mixed_core",
                      description="Linear mixed-effects models for grouped longitudinal data.")
@@ -77,6 +84,11 @@ def build_parser() -> argparse.ArgumentParser:
                      help="1: straight line in time; 2: time and time squared, both interacting with the category")
     fit.add_argument("--method", choices=["reml", "ml"], default="reml")
     fit.add_argument("--engine", choices=["fast", "statsmodels"], default="fast")
+    fit.add_argument("--time-unit", choices=["days", "weeks", "months", "years"],
+                     help="a date column as time: elapsed time in this unit (default days)")
+    fit.add_argument("--time-origin", type=_time_origin, default="group-first",
+                     help="a date column as time: since each group's first observation (group-first, the "
+                          "default), the earliest date (earliest) or a date YYYY-MM-DD")
     fit.add_argument("--format", choices=["text", "json"], default="text")
     fit.add_argument("--no-ols", action="store_true", help="skip the OLS comparison fit")
     fit.add_argument("--out-of-core", action="store_true",
@@ -193,6 +205,7 @@ def _fit(args) -> int:
     from .design import prepare
     from .fitting import fit_mixed, fit_ols
     from .loading import load_table, role_problem
+    from .timeaxis import time_note
     from .spec import ColumnRoles, ModelSpec
     from .summary import lines_sentences, ols_summary
 
@@ -215,7 +228,8 @@ def _fit(args) -> int:
                          reference=args.reference, random_slope=args.random_slope,
                          method=args.method, engine=args.engine, covariates=covariates,
                          time_centre=args.time_centre, time_degree=args.time_degree,
-                         correlated=not args.uncorrelated)
+                         correlated=not args.uncorrelated, time_unit=args.time_unit,
+                         time_origin=args.time_origin)
     except ValueError as exc:
         raise UserInputError(f"The model cannot be built: {exc}.")
     problem = role_problem(report, spec.roles)
@@ -224,15 +238,20 @@ def _fit(args) -> int:
     data = prepare(frame, spec)
     result = fit_mixed(data, spec)
     ols = None if args.no_ols else fit_ols(data)
+    time_sentence = time_note(frame, spec)
+    if time_sentence is None and (args.time_unit is not None or args.time_origin != "group-first"):
+        time_sentence = (f"The time column '{args.time}' holds numbers, so --time-unit and --time-origin "
+                         "(for date columns) were not used.")
     if args.format == "json":
         content = _json_content(result, ols)
         content.update(_inference_content(result, args, content))
         content["reading_notes"] = report.sentences()
+        content["time_note"] = time_sentence
         _write_json(content)
     else:
-        notes = report.sentences()
+        notes = report.sentences() + ([time_sentence] if time_sentence else [])
         if notes:
-            print("How the file was read:")
+            print("Notes on the data:")
             for sentence in notes:
                 print("  " + sentence)
             print()

@@ -13,6 +13,7 @@ from typing import Optional
 import numpy as np
 import pandas as pd
 
+from . import timeaxis
 from .conditioning import well_scaled
 from .errors import UserInputError
 from .spec import ColumnRoles, Covariate, ModelSpec
@@ -159,8 +160,12 @@ def _numeric(series: pd.Series, role: str) -> pd.Series:
 
 
 def _time_values(kept: pd.DataFrame, spec: ModelSpec) -> np.ndarray:
-    """The time column as numbers in the data's units (before centring)."""
-    return _numeric(kept[spec.roles.time], "time").to_numpy()
+    """The time column as numbers in the data's units (before centring); a column of dates
+    becomes elapsed time in ``spec.time_unit`` since ``spec.time_origin`` (``mixed_core.timeaxis``)."""
+    column = kept[spec.roles.time]
+    if timeaxis.is_dates(column):
+        return timeaxis.elapsed(column, kept[spec.roles.group], spec.time_unit, spec.time_origin)
+    return _numeric(column, "time").to_numpy()
 
 
 def _levels_of(series: pd.Series, reference: Optional[str], what: str, leave_out: str):

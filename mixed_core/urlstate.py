@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Optional
 from urllib.parse import urlencode
 
+from .datalink import MAX_PARAM_CHARS
 from .examples import EXAMPLES
 from . import limits as _lim
 from .errors import UserInputError
 from .simulate import SimulationParams
-from .spec import ColumnRoles, Covariate, ModelSpec
+from .spec import TIME_ORIGINS, ColumnRoles, Covariate, ModelSpec, _is_date
 
 NO_CATEGORY = "(none)"  # the category role left empty on purpose (not "guess one")
 PAGES = ("data", "model", "explore")
@@ -25,7 +26,7 @@ PAGES = ("data", "model", "explore")
 @dataclass(frozen=True)
 class Field:
     name: str
-    kind: str            # choice, bool, int, float, floats, names, text, covariates
+    kind: str            # choice, bool, int, float, floats, names, text, covariates, origin (group-first|earliest|date), blob
     default: Any
     choices: tuple = ()
     minimum: Optional[float] = None
@@ -63,6 +64,10 @@ FIELDS = (
     Field("group", "text", None, maximum=_lim.MAX_TEXT_CHARS),
     Field("category", "text", None, maximum=_lim.MAX_TEXT_CHARS),
     Field("reference", "text", None, maximum=_lim.MAX_TEXT_CHARS),
+    Field("data", "blob", None),          # small data in the link (mixed_core.datalink): its own bound
+    Field("data_name", "text", None, maximum=_lim.MAX_TEXT_CHARS),
+    Field("time_unit", "choice", None, ("days", "weeks", "months", "years")),   # a date column as time
+    Field("time_origin", "origin", "group-first"),
     Field("random_slope", "bool", False),
     Field("uncorrelated", "bool", False),
     Field("covariates", "covariates", (), max_items=_lim.MAX_COVARIATES),
@@ -176,8 +181,9 @@ def _at_most(field: Field, what: str = "") -> str:
 
 def _parse(field: Field, text: str):
     """The value of ``text`` for ``field``; ValueError with a reason when it is not valid."""
-    if len(text) > _lim.MAX_VALUE_CHARS:
-        raise ValueError(f"longer than {_lim.MAX_VALUE_CHARS:,} characters")
+    longest = MAX_PARAM_CHARS if field.kind == "blob" else _lim.MAX_VALUE_CHARS   # data in the link: up to 50 kB CSV
+    if len(text) > longest:
+        raise ValueError(f"longer than {longest:,} characters")
     value = _parse_value(field, text)
     if field.max_items is not None and isinstance(value, tuple) and len(value) > field.max_items:
         raise ValueError(f"at most {field.max_items} values")
@@ -234,6 +240,16 @@ def _parse_value(field: Field, text: str):
         return covariates_from_text(text)
     if field.maximum is not None and len(text) > field.maximum:
         raise ValueError(_at_most(field, " characters"))
+    if field.kind == "blob":
+        if len(text) > MAX_PARAM_CHARS or not all(c.isalnum() or c in "-_" for c in text) or not text.isascii():
+            raise ValueError("the data in the link are damaged or too long")
+        return text or None
+    if field.kind == "origin":
+        if text.lower() in TIME_ORIGINS:
+            return text.lower()
+        if _is_date(text):
+            return text
+        raise ValueError("use group-first, earliest or a date YYYY-MM-DD")
     return text if text else None
 
 
@@ -337,5 +353,6 @@ def model_spec(settings: Mapping[str, Any], roles: ColumnRoles, default_referenc
     return ModelSpec(roles, reference=reference if roles.category is not None else None,
                      random_slope=random_slope, method=settings["method"],
                      engine=settings["engine"], covariates=covariates,
+                     time_unit=settings["time_unit"], time_origin=settings["time_origin"],
                      time_centre=settings.get("time_centre"), time_degree=int(settings.get("time_degree", "1")),
                      correlated=not (random_slope and settings.get("uncorrelated", False)))

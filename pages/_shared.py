@@ -18,7 +18,7 @@ from typing import Any, Callable, Optional
 import pandas as pd
 import streamlit as st
 
-from mixed_core import ColumnRoles, ModelSpec, UserInputError, limits, prepare, urlstate
+from mixed_core import ColumnRoles, ModelSpec, UserInputError, datalink, limits, prepare, urlstate
 from mixed_core.design import covariate_kind, level_labels
 from mixed_core.examples import EXAMPLES, load_example
 from mixed_core.fitting import fit_mixed, fit_ols
@@ -52,6 +52,10 @@ def settings() -> dict:
         st.session_state["settings"] = values
         st.session_state["url_problems"] = problems
         st.session_state["published_query"] = query
+        # A link to a view of an uploaded file (opened, or reached with Back/Forward before any upload):
+        # its settings wait for the recipient's upload.
+        st.session_state["link_awaits_upload"] = (values["source"] == "upload" and values["data"] is None
+                                                  and st.session_state.get("upload") is None)
     return st.session_state["settings"]
 
 
@@ -90,11 +94,14 @@ def bound(widget: Callable, label: str, name: str, *, options: Optional[list] = 
 
 def _write_back(name: str, key: str, from_widget, resets: tuple) -> None:
     settings()[name] = from_widget(st.session_state[key])
+    if name == "source":   # the user chose the source: no link's settings wait for an upload any more
+        st.session_state["link_awaits_upload"] = False
     for other in resets:
         set_setting(other, urlstate.DEFAULTS[other])
 
 
-DATA_DEPENDENT = ("response", "time", "group", "category", "reference", "highlight", "covariates", "time_centre")
+DATA_DEPENDENT = ("response", "time", "group", "category", "reference", "highlight", "covariates", "time_centre",
+                  "time_unit", "time_origin", "data", "data_name")
 
 
 def set_setting(name: str, value) -> None:
@@ -151,18 +158,42 @@ def read_upload(name: str, payload: bytes) -> None:
         limits.check_upload(len(payload), payload.count(b"\n") if text_like else None, name)
         frame, report = load_table(payload, filename=name)
         limits.check_upload(0, len(frame) + 1, name)
-        guess_roles(frame)  # a table the app cannot use at all is reported now
+        guessed = guess_roles(frame)  # a table the app cannot use at all is reported now
     except UserInputError as exc:
         # Why a column that looks like numbers stayed text is often the reason.
         reasons = [r.problem for r in report.columns.values() if r.problem] if report else []
         st.session_state["upload_error"] = " ".join([str(exc)] + reasons[:2])
         return
     st.session_state.pop("upload_error", None)
-    if not _settings_name_columns_of(frame):
+    notes = []
+    if st.session_state.get("link_awaits_upload"):
+        # The recipient of a link uploads the file: the link's settings apply to it.
+        st.session_state["link_awaits_upload"] = False
+        values = settings()
+        unfit = datalink.misfits(frame, values, guessed.category)
+        notes.append(f"The link's settings were applied to '{name}'." + (
+            " Some do not fit this file, so the app's guesses are used for them: " + "; ".join(unfit.values()) + "."
+            if unfit else ""))
+        for setting in unfit:
+            set_setting(setting, urlstate.DEFAULTS[setting])
+    elif not _settings_name_columns_of(frame):   # new data: the old roles and model do not apply
         for setting in DATA_DEPENDENT:
             set_setting(setting, urlstate.DEFAULTS[setting])
-    st.session_state["upload"] = {"name": name, "frame": frame, "report": report,
-                                  "key": "upload:" + hashlib.sha256(payload).hexdigest()}
+    for setting in ("data", "data_name"):        # the link carries this file's data only when asked again
+        set_setting(setting, None)
+    st.session_state["upload"] = {"name": name, "frame": frame, "report": report, "bytes": payload,
+                                  "key": "upload:" + hashlib.sha256(payload).hexdigest(), "notes": notes}
+
+
+def _data_from_link(values: dict) -> Optional[dict]:
+    """The table a link carries in its ``data`` parameter, as the session's upload (or a
+    UserInputError saying why it cannot be read)."""
+    payload = datalink.unpack(values["data"])
+    name = values["data_name"] or "data.csv"
+    frame, report = load_table(payload, filename=name if "." in name else name + ".csv")
+    return {"name": name, "frame": frame, "report": report, "bytes": payload, "from_link": True,
+            "key": "link:" + hashlib.sha256(payload).hexdigest(),
+            "notes": [f"The data of '{name}' came with the link ({len(payload) / 1000:,.1f} kB as CSV)."]}
 
 
 def _load_source(values: dict, ws: Workspace) -> None:
@@ -190,12 +221,17 @@ def _load_source(values: dict, ws: Workspace) -> None:
             ws.truth, ws.sim_params = sim.truth, urlstate.simulation_params(urlstate.DEFAULTS)
     else:
         upload = st.session_state.get("upload")
+        if upload is None and values["data"] is not None:
+            upload = st.session_state["upload"] = _data_from_link(values)
         if upload is None:
-            ws.notes.append("This view uses an uploaded file, which a link cannot carry: upload the file again "
-                            "on the Data page. The settings from the link are kept.")
+            if st.session_state.get("link_awaits_upload"):
+                ws.notes.append("This view uses an uploaded file, which a link cannot carry: upload the file again "
+                                "on the Data page. The settings from the link are kept and applied to it.")
             return
-        ws.frame, ws.data_key, ws.label = upload["frame"], upload["key"], f"Uploaded file '{upload['name']}'"
+        origin = "Data from the link" if upload.get("from_link") else "Uploaded file"
+        ws.frame, ws.data_key, ws.label = upload["frame"], upload["key"], f"{origin} '{upload['name']}'"
         ws.reading = upload.get("report")
+        ws.notes.extend(upload.get("notes", []))
 
 
 def _example_roles(values: dict) -> Optional[ColumnRoles]:

@@ -1,7 +1,9 @@
 """Data page: where the data come from, which column plays which part, and a first look."""
+import datetime
+
 import streamlit as st
 
-from mixed_core import UserInputError, limits, urlstate
+from mixed_core import UserInputError, datalink, limits, timeaxis, urlstate
 from mixed_core.examples import EXAMPLES
 from mixed_core.figures import data_plot, sample_groups
 from mixed_core.loading import UPLOAD_TYPES, describe_data, role_problem, unused_sentence
@@ -9,7 +11,7 @@ from pages import _shared as shared
 
 PLOT_GROUPS = 300  # persons drawn in the data plot; more become an unreadable tangle
 SOURCES = {"simulate": "Simulate (the chapter's data)", "upload": "Upload a file", "example": "Example data sets"}
-ROLE_HELP = {"response": "numeric: what is measured", "time": "numeric: when it is measured",
+ROLE_HELP = {"response": "numeric: what is measured", "time": "numbers or dates: when it is measured",
              "group": "who is measured repeatedly (a person)", "category": "a few levels compared (optional)"}
 
 
@@ -65,16 +67,46 @@ def simulation_controls() -> None:
 
 
 def upload_controls() -> None:
-    upload = st.file_uploader("CSV, TSV, Excel (.xlsx, .xlsm) or Parquet", type=UPLOAD_TYPES, key="upload_widget",
-                              help="Excel 97-2003 workbooks (.xls): save them as .xlsx or CSV first.")
+    upload = st.file_uploader("CSV, TSV, Excel or Parquet", type=UPLOAD_TYPES, key="upload_widget",
+                              help="Text tables (.csv, .tsv, .txt, .tab), Excel workbooks (.xlsx, .xlsm: the first "
+                                   "sheet) and Parquet. Save an Excel 97-2003 workbook (.xls) as .xlsx or CSV first.")
     if upload is not None and st.session_state.get("upload_seen") != (upload.name, upload.size, upload.file_id):
         st.session_state["upload_seen"] = (upload.name, upload.size, upload.file_id)
         shared.read_upload(upload.name, upload.getvalue())
         shared.rerun()  # the frame loads the new data before the page draws
+    if st.session_state.get("upload") is not None:
+        data_in_link_control()
     if st.session_state.get("upload_error"):
         st.error(shared.md(st.session_state["upload_error"]), icon="⚠️")
         if st.session_state.get("upload"):
             st.info(shared.md(f"Still using the last good file, '{st.session_state['upload']['name']}'."))
+
+
+def _toggle_data_in_link() -> None:
+    upload, values = st.session_state.get("upload"), shared.settings()
+    st.session_state.pop("data_link_error", None)
+    if not st.session_state["w_data_in_link"]:
+        values["data"] = values["data_name"] = None
+        return
+    try:
+        values["data"] = datalink.pack(datalink.csv_bytes(upload["frame"], upload.get("bytes"), upload["name"]))
+        values["data_name"] = upload["name"]
+    except UserInputError as exc:
+        st.session_state["data_link_error"] = str(exc)
+        st.session_state["w_data_in_link"] = False
+
+
+def data_in_link_control() -> None:
+    """Opt in to carrying small data in the share link (at most 50 kB of CSV)."""
+    st.session_state["w_data_in_link"] = shared.settings()["data"] is not None
+    st.checkbox(f"Put the data in the link (files up to {datalink.MAX_CSV_BYTES // 1000} kB as CSV)",
+                key="w_data_in_link", on_change=_toggle_data_in_link,
+                help="The share link then carries the table itself (compressed), so whoever opens it sees this "
+                     "view without uploading anything. Anyone with the link can read the data.")
+    if st.session_state.get("data_link_error"):
+        st.warning(st.session_state["data_link_error"])
+    elif shared.settings()["data"] is not None:
+        st.caption(f"The link carries the data ({len(shared.settings()['data']):,} characters).")
 
 
 def source_controls() -> None:
@@ -104,6 +136,46 @@ def role_controls(ws) -> None:
                          to_widget=lambda v, shown=current: shown,
                          from_widget=lambda v, g=guessed: None if v == g else v,
                          resets=("reference", "highlight"))
+
+
+ORIGIN_LABELS = {"group-first": "each group's first observation", "earliest": "the earliest date in the data",
+                 "date": "a date I choose"}
+
+
+def _set_origin_date(key: str) -> None:
+    shared.settings()["time_origin"] = st.session_state[key].isoformat()
+
+
+def time_controls(ws) -> None:
+    """For a time column of dates: the unit and the origin of elapsed time, and what was done."""
+    frame, roles = ws.frame, ws.roles
+    if roles.time not in frame.columns or not timeaxis.is_dates(frame[roles.time]):
+        return
+    dates = frame[roles.time].dropna()
+    earliest = dates.min().date() if len(dates) else datetime.date.today()
+    unit_slot, origin_slot, date_slot = st.columns(3)
+    with unit_slot:
+        shared.bound(st.selectbox, "Time unit", "time_unit", options=list(timeaxis.UNITS),
+                     to_widget=lambda v: v or timeaxis.DEFAULT_UNIT, from_widget=lambda v: v,
+                     help="The date column becomes the time elapsed in this unit (a month is 30.44 days, a year "
+                          "365.24 days).")
+    origin = shared.settings()["time_origin"]
+    with origin_slot:
+        shared.bound(st.selectbox, "Time 0 is", "time_origin", options=list(ORIGIN_LABELS),
+                     format_func=ORIGIN_LABELS.get,
+                     to_widget=lambda v: v if v in ("group-first", "earliest") else "date",
+                     from_widget=lambda v, e=earliest.isoformat(): v if v != "date" else e)
+    if origin not in ("group-first", "earliest"):
+        key = "w_time_origin_date"
+        chosen = datetime.date.fromisoformat(origin)
+        if st.session_state.get(key) != chosen:
+            st.session_state[key] = chosen
+        with date_slot:
+            st.date_input("Origin date", key=key, on_change=_set_origin_date, args=(key,),
+                          min_value=datetime.date(1800, 1, 1), max_value=datetime.date(2300, 12, 31))
+    note = timeaxis.time_note(frame, shared.model_spec(ws))
+    if note:
+        st.info(shared.md(note))
 
 
 def reading_notes(ws) -> None:
@@ -166,6 +238,7 @@ def main() -> None:
         return
     reading_notes(ws)
     role_controls(ws)
+    time_controls(ws)
     overview(ws)
 
 

@@ -85,3 +85,99 @@ def test_trial_like_roles_and_unused_columns():
     assert roles_shown(at) == ["Systolic BP (mmHg)", "Visit Date", "Patient ID", "Treatment Arm"]
     assert "Not used by the model: 'Site', 'Age (years)', 'Sex', 'Baseline BMI'" in texts(at)
     assert metric(at, "Groups") == "18"
+
+
+# ---------------------------------------------------------------- 6. the link note, 7. links to uploaded data
+
+def query(at, name):
+    value = at.query_params.get(name)
+    return value[0] if isinstance(value, list) else value
+
+
+def test_choosing_upload_is_not_opening_a_link():
+    at = app()
+    at.radio(key="w_source").set_value("upload").run()
+    assert at.file_uploader(key="upload_widget")
+    assert "which a link cannot carry" not in texts(at)
+
+
+def test_a_link_to_an_upload_asks_for_the_file():
+    at = app(source="upload", reference="None")
+    assert "which a link cannot carry" in texts(at)
+
+
+def test_the_links_settings_apply_to_the_uploaded_file():
+    at = app(source="upload", category="zone", reference="NA", random_slope="true", time_unit="weeks")
+    at = upload(at, "trial_arms.csv")
+    assert not at.error, [e.value for e in at.error]
+    assert "The link's settings were applied to 'trial_arms.csv'." in texts(at)
+    assert roles_shown(at) == ["score", "week", "subject", "zone"]
+    assert (query(at, "category"), query(at, "reference"), query(at, "random_slope"), query(at, "time_unit")) == \
+        ("zone", "NA", "true", "weeks")
+    assert per_category(at)["level"].tolist() == ["APAC", "EUR", "NA"]
+    # A second file is new data: the roles are guessed again.
+    at = upload(at, "redcap_ids.csv")
+    assert roles_shown(at) == ["score", "visit", "record_id", "(none)"] and query(at, "category") is None
+
+
+def test_link_settings_that_do_not_fit_the_file_are_named():
+    at = app(source="upload", category="Region", reference="EU", time="week")
+    at = upload(at, "trial_arms.csv")
+    shown = texts(at)
+    assert "Some do not fit this file" in shown and "the category column 'Region' is not in this file" in shown
+    assert "the reference level 'EU' belongs to that column" in shown
+    assert not at.error, [e.value for e in at.error]
+    assert roles_shown(at) == ["score", "week", "subject", "arm"] and query(at, "time") == "week"
+
+
+def test_data_in_the_link_round_trip():
+    at = upload(app(source="upload"), "trial_dates_none.csv")
+    at.checkbox(key="w_data_in_link").check().run()
+    assert "The link carries the data" in texts(at)
+    params = {k: query(at, k) for k in at.query_params}
+    assert params["data_name"] == "trial_dates_none.csv" and len(params["data"]) < 3000
+    other = app(**params)
+    assert "Data from the link 'trial_dates_none.csv'" in texts(other)
+    assert (metric(other, "Rows"), metric(other, "Groups")) == ("120", "24")
+    assert "which a link cannot carry" not in texts(other)
+    # Taking the data out of the link keeps them on the page.
+    other.checkbox(key="w_data_in_link").uncheck().run()
+    assert query(other, "data") is None and metric(other, "Rows") == "120"
+
+
+def test_data_too_large_for_a_link_are_refused_in_a_sentence(tmp_path):
+    big = tmp_path / "big.csv"
+    big.write_text("id,t,y\n" + "".join(f"p{i // 5},{i % 5},{i * 1.2345:.4f}\n" for i in range(5000)))
+    at = app(source="upload")
+    at.file_uploader(key="upload_widget").set_value((big.name, big.read_bytes(), "text/csv")).run()
+    at.checkbox(key="w_data_in_link").check().run()
+    assert any("too large to put in the link" in w.value and "the limit is 50.0 kB" in w.value for w in at.warning)
+    assert at.checkbox(key="w_data_in_link").value is False and query(at, "data") is None
+    assert metric(at, "Groups") == "1,000"
+
+
+def test_a_damaged_data_link_is_explained():
+    at = app(source="upload", data="eJzLSM3JyQcABiwCFQ-broken")
+    assert any("could not be read" in e.value for e in at.error)
+
+
+# ---------------------------------------------------------------- 4. dates as time on the page
+
+def test_a_date_time_column_offers_unit_and_origin():
+    at = upload(app(source="upload"), "sleep_visit_dates.xlsx")
+    note = next(i.value for i in at.info if "holds dates" in i.value).replace("\\", "")
+    assert "days since each Subject's first observation" in note and "No time unit was chosen" in note
+    at.selectbox(key="w_time_unit").select("weeks").run()
+    assert query(at, "time_unit") == "weeks"
+    at.selectbox(key="w_time_origin").select("date").run()
+    assert query(at, "time_origin") == "2021-03-01"
+    note = next(i.value for i in at.info if "holds dates" in i.value).replace("\\", "")
+    assert "weeks (7 days) since 2021-03-01" in note
+    at.date_input(key="w_time_origin_date").set_value(__import__("datetime").date(2021, 2, 1)).run()
+    assert query(at, "time_origin") == "2021-02-01"
+    assert not at.error, [e.value for e in at.error]
+
+
+def test_a_numeric_time_shows_no_date_controls():
+    at = upload(app(source="upload"), "trial_arms.csv")
+    assert not [s for s in at.selectbox if s.key == "w_time_unit"]

@@ -143,6 +143,15 @@ def dates():
               [[s, w.strftime("%d %b %Y"), r] for (r, _, s), w in zip(rows, when)])
     write_xlsx("sleep_datetimes.xlsx", header, [[int(s), w, r] for (r, _, s), w in zip(rows, when)],
                formats={"B": "yyyy-mm-dd hh:mm"})
+    # The handed trial (an arm called 'None', a region 'NA') with visit dates instead of week numbers:
+    # subject k starts 2k days after the first, visits are 7 days apart.
+    with open(HERE / "trial_arms.csv") as handle:
+        trial = list(csv.DictReader(handle))
+    order = list(dict.fromkeys(r["subject"] for r in trial))
+    write_csv("trial_dates_none.csv", ["subject", "zone", "arm", "visit_date", "score"],
+              [[r["subject"], r["zone"], r["arm"],
+                (dt.date(2024, 1, 8) + dt.timedelta(days=2 * order.index(r["subject"]) + 7 * int(r["week"]))).isoformat(),
+                r["score"]] for r in trial])
     # Day and month cannot be told apart when no day is above 12.
     write_csv("dates_ambiguous.csv", ["id", "visit", "y"],
               [[f"s{k}", f"0{1 + v}/0{k + 1}/2022", 10 + v + k] for k in range(4) for v in range(3)])
