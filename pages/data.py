@@ -221,7 +221,7 @@ def overview(ws) -> None:
     with right:
         if described["per_category"] is not None:
             st.markdown(f"**Per {shared.md(roles.category)}**")
-            st.dataframe(described["per_category"], hide_index=True)
+            shared.table(described["per_category"], index=False)
         else:
             st.info("No category column: the model fits one line for all groups.")
 

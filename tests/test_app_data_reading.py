@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from apptest_helpers import app, texts
+from apptest_helpers import app, tables, texts
 
 READING = Path(__file__).parent / "data" / "reading"
 
@@ -25,7 +25,7 @@ def roles_shown(at):
 
 
 def per_category(at):
-    return next(d.value for d in at.dataframe if "level" in d.value.columns)
+    return next(t for t in tables(at) if "level" in t.columns)
 
 
 def test_trial_arms_upload_keeps_the_none_arm():
