@@ -33,7 +33,16 @@ import pandas as pd
 # Cells that mean "no value" in a column of numbers or dates (compared after stripping
 # spaces; the letters in any case). In a text column only an empty cell is missing.
 MISSING_MARKERS = ("", "NA", "N/A", "NaN", "#N/A", ".", "-")
-_MARKER_KEYS = {m.lower(): m for m in MISSING_MARKERS}
+
+
+def _case_variants(word: str) -> set:
+    out = {""}
+    for c in word:
+        out = {v + x for v in out for x in {c.lower(), c.upper()}}
+    return out
+
+
+_MARKER_SPELLINGS = sorted(set().union(*(_case_variants(m) for m in MISSING_MARKERS)))
 
 _GROUP_SPACES = "\u00a0\u2009\u202f "    # no-break, thin, narrow no-break and plain space
 _APOSTROPHES = "'\u2019"                 # Swiss thousands separators
@@ -49,6 +58,9 @@ _COMMA_GROUPS_DOT = re.compile(rf"^{_SIGN}[1-9]\d{{0,2}}(?:,\d{{3}})+\.\d*{_EXP}
 _SPACE_GROUPS = re.compile(
     rf"^{_SIGN}[1-9]\d{{0,2}}(?:[{_GROUP_SPACES}{_APOSTROPHES}]\d{{3}})+(?:[.,]\d*)?{_EXP}$")  # 1 234,5
 _LEADING_ZERO = re.compile(r"^[+-]?0\d")
+# What a number may be made of here: a sign, digits, decimal marks, group separators, an exponent.
+_SEPARATORS = f".,{_GROUP_SPACES}{_APOSTROPHES}"
+_NUMBERISH = re.compile(rf"^[+\-{_MINUS}]?[\d{_SEPARATORS}]*\d[\d{_SEPARATORS}]*(?:[eE][+-]?\d+)?$")
 
 
 @dataclass
@@ -77,8 +89,7 @@ def interpret(name, raw: pd.Series, delimiter: Optional[str] = None) -> tuple[pd
     filled = values[~empty]
     if len(filled) == 0:
         return pd.Series(np.nan, index=raw.index, dtype=float), ColumnReading(name, "empty")
-    keys = filled.str.lower()
-    is_marker = keys.isin(_MARKER_KEYS)
+    is_marker = filled.isin(_MARKER_SPELLINGS)
     content = filled[~is_marker]
     if len(content) == 0:   # only markers such as "NA" or "-": text (the region NA)
         return _text(name, raw, empty)
@@ -122,7 +133,17 @@ def _text(name, raw: pd.Series, empty: pd.Series) -> tuple[pd.Series, ColumnRead
 def _numbers(name, content: pd.Series, delimiter: Optional[str]):
     """(parsed numbers or None, reading). ``content`` holds no empty cells or markers."""
     label = f"'{name}'"
-    parsed = pd.to_numeric(content, errors="coerce") if _all_plain_start(content) else None
+    numberish = content.str.match(_NUMBERISH)
+    if not numberish.all():
+        problem = None
+        if numberish.mean() >= 0.5:
+            bad = content[~numberish]
+            problem = (f"Column {label} is read as text because '{bad.iloc[0]}' is not a number "
+                       f"({len(bad)} such cell{'s' if len(bad) != 1 else ''}; the others are numbers). "
+                       "Correct the value or leave the cell empty, and load the file again.")
+        return None, ColumnReading(name, "text", problem=problem)
+    plain = content.str.match(_PLAIN)
+    parsed = pd.to_numeric(content, errors="coerce") if plain.all() else None
     if parsed is not None and not parsed.isna().any():
         zeros = content[content.str.match(_LEADING_ZERO)]
         if len(zeros):
@@ -141,12 +162,6 @@ def _numbers(name, content: pd.Series, delimiter: Optional[str]):
     return _local_numbers(name, content, delimiter)
 
 
-def _all_plain_start(content: pd.Series) -> bool:
-    """Cheap pre-check before the fast parser: the first value starts like a number."""
-    first = content.iloc[0]
-    return bool(first) and (first[0].isdigit() or first[0] in "+-.")
-
-
 def _ambiguous_pair(value: str, mark: str) -> str:
     whole = value.replace(mark, "")
     as_decimal = value.replace(",", ".") if mark == "," else value
@@ -162,7 +177,7 @@ def _local_numbers(name, content: pd.Series, delimiter: Optional[str]):
     label = f"'{name}'"
     # One pass over the distinct spellings (a column of measurements repeats few of them).
     spellings = pd.Series(content.unique())
-    cleaned = spellings.str.translate(str.maketrans({c: "-" for c in _MINUS}))
+    cleaned = spellings.str.replace(f"[{_MINUS}]", "-", regex=True)
     spaced = cleaned.str.match(_SPACE_GROUPS)
     cleaned = cleaned.where(~spaced, cleaned.str.replace(f"[{_GROUP_SPACES}{_APOSTROPHES}]", "", regex=True))
 
