@@ -304,8 +304,8 @@ def _read_text(data: bytes, label: str, report: ReadReport, tab_default: bool) -
 def _raw_text_table(text: str, delimiter: str, skip: int, label: str) -> pd.DataFrame:
     """The data rows as strings exactly as written ("" for an empty cell): nothing is
     converted or taken as missing here, :func:`mixed_core.values.interpret` decides per
-    column. This is the one place a CSV parser runs (another engine, such as pyarrow's
-    reader with every column as non-null strings, can be chosen here)."""
+    column. This is the one place a CSV parser runs: pyarrow's reader (``mixed_core.fastcsv``)
+    where it reads the cells exactly as pandas' parser does, pandas' parser otherwise."""
     fast = fastcsv.read_strings(text, delimiter, skip)   # pyarrow's reader where it reads the same
     if fast is not None:
         return fast
