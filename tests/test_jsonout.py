@@ -145,6 +145,7 @@ def test_cli_writes_the_same_json_it_computes(capsys):
     assert code == 0
     printed = json.loads(capsys.readouterr().out)
     assert printed.pop("reading_notes") == []      # the data helper's notes on how the file was read
+    assert printed.pop("time_note") is None         # ... and on a date column as time (Days is numbers)
     spec = ModelSpec(ColumnRoles("Reaction", "Days", "Subject", None), random_slope=True)
     data = prepare(pd.read_csv(DATA / "sleepstudy.csv"), spec)
     result, ols = fit_mixed(data, spec), fit_ols(data)
