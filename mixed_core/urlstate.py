@@ -64,10 +64,10 @@ FIELDS = (
     Field("group", "text", None, maximum=_lim.MAX_TEXT_CHARS),
     Field("category", "text", None, maximum=_lim.MAX_TEXT_CHARS),
     Field("reference", "text", None, maximum=_lim.MAX_TEXT_CHARS),
-    Field("data", "blob", None),          # small data in the link (mixed_core.datalink): its own bound
+    Field("data", "blob", None, maximum=MAX_PARAM_CHARS),   # small data in the link (mixed_core.datalink)
     Field("data_name", "text", None, maximum=_lim.MAX_TEXT_CHARS),
     Field("time_unit", "choice", None, ("days", "weeks", "months", "years")),   # a date column as time
-    Field("time_origin", "origin", "group-first"),
+    Field("time_origin", "origin", "group-first", maximum=len("group-first")),
     Field("random_slope", "bool", False),
     Field("uncorrelated", "bool", False),
     Field("covariates", "covariates", (), max_items=_lim.MAX_COVARIATES),
@@ -181,7 +181,7 @@ def _at_most(field: Field, what: str = "") -> str:
 
 def _parse(field: Field, text: str):
     """The value of ``text`` for ``field``; ValueError with a reason when it is not valid."""
-    longest = MAX_PARAM_CHARS if field.kind == "blob" else _lim.MAX_VALUE_CHARS   # data in the link: up to 50 kB CSV
+    longest = field.maximum if field.kind == "blob" else _lim.MAX_VALUE_CHARS   # data in the link: its own bound
     if len(text) > longest:
         raise ValueError(f"longer than {longest:,} characters")
     value = _parse_value(field, text)
