@@ -83,3 +83,11 @@ def test_the_data_parameter_in_the_url():
     values, problems = urlstate.decode({"data": "<script>" + "x" * 500})
     assert values["data"] is None and len(problems) == 1
     assert "damaged or too long" in problems[0] and len(problems[0]) < 300   # the value is shown cut short
+
+
+def test_misfits_name_covariates_that_are_not_in_the_file():
+    from mixed_core.spec import Covariate
+    frame = read_table(READING / "trial_arms.csv")
+    settings = dict(urlstate.DEFAULTS, covariates=(Covariate("zone"), Covariate("Age"), Covariate("BMI")))
+    assert datalink.misfits(frame, settings) == {"covariates": "the covariate columns 'Age', 'BMI' are not in this file"}
+    assert datalink.misfits(frame, dict(urlstate.DEFAULTS, covariates=(Covariate("zone"),))) == {}
