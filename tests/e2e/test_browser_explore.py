@@ -10,7 +10,7 @@ def test_explore_charts_click_and_report(server, page, tmp_path):
     charts = page.locator("[data-testid='stPlotlyChart']")
     charts.nth(9).scroll_into_view_if_needed()
     page.wait_for_function("() => document.querySelectorAll('[data-testid=stPlotlyChart] .main-svg').length >= 10")
-    assert charts.count() == 10  # lines, persons, 2 caterpillars, shrinkage, 4 diagnostics, truth
+    assert charts.count() == 11  # lines, persons, 2 caterpillars, shrinkage, 4 diagnostics, truth, marginal means
     for i in range(charts.count()):
         assert charts.nth(i).locator(".main-svg").count() >= 1, f"chart {i} not drawn"
     assert "Traceback" not in page.inner_text("body")
