@@ -91,7 +91,7 @@ def test_model_page_at_both_sizes_shows_everything_and_only_our_navigation(serve
             # The toggle's label, the table's headers: whole words, not "Rando..." nor a hidden "0.975]".
             toggle = pg.get_by_text("Random slope per group", exact=True)
             assert toggle.is_visible() and toggle.inner_text() == "Random slope per group"
-            assert state["fe"][0] == ["β", "term", "Coef.", "Std.Err.", "z", "P>|z|", "[0.025", "0.975]"]
+            assert state["fe"][0] == ["β", "term", "Coef.", "Std.Err.", "df", "t", "P>|t|", "[0.025", "0.975]"]  # Satterthwaite t tests by default
             shot(pg, f"model_{size}.png")
             pg.get_by_text("Fixed effects", exact=True).first.evaluate("e => e.scrollIntoView({block: 'start'})")
             pg.wait_for_timeout(400)
