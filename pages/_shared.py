@@ -44,7 +44,10 @@ def settings() -> dict:
     an address typed in) bring their settings back."""
     query = st.query_params.to_dict()
     published = st.session_state.get("published_query")
-    if "settings" not in st.session_state or (published is not None and query != published):
+    # A widget's change carries the address the browser had when it was clicked, which may predate
+    # the address of the change just before it (quick clicks): that is not a Back.
+    stale = st.session_state.get("widget_changed", False)
+    if "settings" not in st.session_state or (published is not None and query != published and not stale):
         values, problems = urlstate.decode(query)
         if "settings" in st.session_state:
             for key in [k for k in st.session_state if str(k).startswith("w_")]:
@@ -71,6 +74,7 @@ def publish(query: dict) -> None:
     changes, so each deliberate change of a setting is one step back."""
     st.query_params.from_dict(query)
     st.session_state["published_query"] = st.query_params.to_dict()
+    st.session_state["widget_changed"] = False
 
 
 def bound(widget: Callable, label: str, name: str, *, options: Optional[list] = None,
@@ -93,6 +97,7 @@ def bound(widget: Callable, label: str, name: str, *, options: Optional[list] = 
 
 
 def _write_back(name: str, key: str, from_widget, resets: tuple) -> None:
+    st.session_state["widget_changed"] = True
     settings()[name] = from_widget(st.session_state[key])
     if name == "source":   # the user chose the source: no link's settings wait for an upload any more
         st.session_state["link_awaits_upload"] = False

@@ -208,3 +208,20 @@ def test_bootstrap_from_the_url_and_by_button():
     at.button[0].click().run()
     assert "Bootstrap SD" in table_with(at, "Bootstrap SD").columns
     assert at.query_params["boot_n"] in ("10", ["10"])
+
+
+def test_quick_clicks_keep_both_changes_and_back_still_restores():
+    """A click can carry the address from before the previous change reached the browser: that is not
+    a Back, so the previous change stays. A new address without a widget change is a Back."""
+    at = app("model")
+    at.selectbox(key="w_reference").select("Dragon Taming").run()
+    assert at.query_params["reference"] in ("Dragon Taming", ["Dragon Taming"])
+    del at.query_params["reference"]            # the browser has not shown the new address yet
+    at.toggle(key="w_random_slope").set_value(True).run()
+    assert "major[T.Juggling]" in table_with(at, "Coef.")["term"].tolist()
+    assert at.query_params["reference"] in ("Dragon Taming", ["Dragon Taming"])
+    assert at.query_params["random_slope"] in ("true", ["true"])
+    del at.query_params["random_slope"]         # Back: the address before the slope was switched on
+    at.run()
+    assert len(table_with(at, "Variance")) == 2
+    assert "major[T.Juggling]" in table_with(at, "Coef.")["term"].tolist()
