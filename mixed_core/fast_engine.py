@@ -620,8 +620,8 @@ def problem_from_arrays(X: np.ndarray, y: np.ndarray, u: Optional[np.ndarray], g
     return build_problem(group_statistics(np.asfortranarray(D), groups, n_groups, u), reml)
 
 
-def fit_fast(data: ModelData, spec: ModelSpec) -> MixedResult:
-    """Fit by the profiled criterion; results in the data's own units."""
+def _statistics(data: ModelData, spec: ModelSpec):
+    """(q, correlated, internal coordinates, per-group statistics) of the rows in ``data``."""
     q = 2 if spec.random_slope else 1
     correlated = q == 1 or bool(getattr(spec, "correlated", True))
     inner = internal_coordinates(data, q, correlated)
@@ -629,7 +629,12 @@ def fit_fast(data: ModelData, spec: ModelSpec) -> MixedResult:
     D = np.empty((n, p + 1), order="F")
     D[:, :p] = inner.X
     D[:, p] = inner.y
-    stats = group_statistics(D, data.group_index, data.n_groups, inner.u)
+    return q, correlated, inner, group_statistics(D, data.group_index, data.n_groups, inner.u)
+
+
+def fit_fast(data: ModelData, spec: ModelSpec) -> MixedResult:
+    """Fit by the profiled criterion; results in the data's own units."""
+    _, _, inner, stats = _statistics(data, spec)
     return fit_statistics(stats, spec, data, inner)
 
 
@@ -697,14 +702,8 @@ def conditional_at(data: ModelData, spec: ModelSpec, beta: np.ndarray, re_cov: n
     engine): the fixed effects' covariance sigma^2 (X'V^-1X)^-1, BLUPs and their SEs, fitted
     values, lme4's theta, and Lambda's internal diagonal for the singular rule; computed in
     the internal coordinates (stable for time far from 0 and for large variance ratios)."""
-    q = 2 if spec.random_slope else 1
-    correlated = q == 1 or bool(getattr(spec, "correlated", True))
-    inner = internal_coordinates(data, q, correlated)
-    n, p = inner.X.shape
-    D = np.empty((n, p + 1), order="F")
-    D[:, :p] = inner.X
-    D[:, p] = inner.y
-    stats = group_statistics(D, data.group_index, data.n_groups, inner.u)
+    q, correlated, inner, stats = _statistics(data, spec)
+    p = inner.X.shape[1]
     prob = build_problem(stats, spec.reml)
     rel = np.atleast_2d(np.asarray(re_cov, float)) / residual_var
     if q == 1:
