@@ -96,9 +96,16 @@ def bound(widget: Callable, label: str, name: str, *, options: Optional[list] = 
     return widget(label, key=key, on_change=_write_back, args=(name, key, from_widget, resets), **kwargs)
 
 
-def _write_back(name: str, key: str, from_widget, resets: tuple) -> None:
+def changing() -> dict:
+    """The settings, for a widget's callback to change: every callback calls this first. The
+    change's run may carry the address from before the previous change (quick clicks); marked as a
+    widget's change, it is not taken for a Back, which would restore the older settings."""
     st.session_state["widget_changed"] = True
-    settings()[name] = from_widget(st.session_state[key])
+    return settings()
+
+
+def _write_back(name: str, key: str, from_widget, resets: tuple) -> None:
+    changing()[name] = from_widget(st.session_state[key])
     if name == "source":   # the user chose the source: no link's settings wait for an upload any more
         st.session_state["link_awaits_upload"] = False
     for other in resets:

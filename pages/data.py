@@ -83,7 +83,7 @@ def upload_controls() -> None:
 
 
 def _toggle_data_in_link() -> None:
-    upload, values = st.session_state.get("upload"), shared.settings()
+    upload, values = st.session_state.get("upload"), shared.changing()
     st.session_state.pop("data_link_error", None)
     if not st.session_state["w_data_in_link"]:
         values["data"] = values["data_name"] = None
@@ -143,7 +143,7 @@ ORIGIN_LABELS = {"group-first": "each group's first observation", "earliest": "t
 
 
 def _set_origin_date(key: str) -> None:
-    shared.settings()["time_origin"] = st.session_state[key].isoformat()
+    shared.changing()["time_origin"] = st.session_state[key].isoformat()
 
 
 def time_controls(ws) -> None:

@@ -28,6 +28,7 @@ def chart(fig, key: str, clickable: bool = False) -> None:
 
 
 def _clicked(key: str) -> None:
+    shared.changing()
     event = st.session_state.get(key) or {}
     clicked = []
     for point in (event.get("selection") or {}).get("points", []):
@@ -86,7 +87,7 @@ def controls(result) -> tuple:
 
 
 def _highlight_changed(key: str) -> None:
-    shared.settings()["highlight"] = tuple(st.session_state[key])
+    shared.changing()["highlight"] = tuple(st.session_state[key])
 
 
 def sampled(data, highlight):

@@ -69,7 +69,7 @@ DEGREE_LABELS = {"1": "straight line", "2": "quadratic (time and time²)"}
 def _replace_covariate(name: str, **changes) -> None:
     """Change one covariate's settings, keeping the combination valid (a numeric covariate has no
     reference level; a categorical one is not centred)."""
-    current = list(shared.settings()["covariates"])
+    current = list(shared.changing()["covariates"])
     for i, cov in enumerate(current):
         if cov.name == name:
             merged = {"kind": cov.kind, "reference": cov.reference, "by_time": cov.by_time, "centre": cov.centre,
@@ -109,7 +109,7 @@ def builder_controls(ws, spec) -> None:
         if key not in st.session_state or any(n not in candidates for n in st.session_state[key]):
             st.session_state[key] = [c.name for c in chosen if c.name in candidates]
         st.multiselect("Covariates (extra fixed effects)", options=candidates, key=key,
-                       on_change=lambda: shared.settings().__setitem__(
+                       on_change=lambda: shared.changing().__setitem__(
                            "covariates", _chosen_covariates(st.session_state[key])),
                        help="Baseline values, age, site...: each enters as a main effect (numbers as a slope, "
                             "text as shifts from a reference level), optionally also interacting with time.")

@@ -181,3 +181,21 @@ def test_covariate_names_are_shown_as_text_not_markdown():
     assert "$x_1$ **b**" in list(table_with(at, "Coef.")["term"])
     assert any(m.value == "**\\$x\\_1\\$ \\*\\*b\\*\\***" for m in at.markdown)
     assert at.checkbox(key="w_cov_centre_$x_1$ **b**").value is True
+
+
+@pytest.mark.parametrize("click", [
+    lambda at: at.checkbox(key="w_cov_centre_Start").check(),
+    lambda at: at.selectbox(key="w_cov_kind_Start").select("numeric"),
+    lambda at: at.multiselect(key="w_covariates").unselect("Start"),
+])
+def test_quick_clicks_on_the_covariate_widgets_keep_the_change_before(click):
+    """A click on a covariate's widget can carry the address from before the previous change reached
+    the browser (quick clicks, a loaded server): it is a change, not a Back, so the previous change
+    (Evit's reference level) stays. Seen in the browser: Evit100 lost when Start was centred."""
+    at = pigs_page(covariates="Evit;Start")
+    at.selectbox(key="w_cov_reference_Evit").select("Evit100").run()
+    assert query(at, "covariates") == "Evit::Evit100;Start"
+    at.query_params["covariates"] = "Evit;Start"     # the browser has not shown the new address yet
+    click(at).run()
+    assert query(at, "covariates").startswith("Evit::Evit100")
+    assert "Evit[T.Evit000]" in list(table_with(at, "Coef.")["term"])
