@@ -23,7 +23,9 @@ from .spec import ModelSpec
 OLS_NAME = "OLS"
 INTERCEPT_NAME = "Random intercept"
 SLOPE_NAME = "Random intercept + slope"
-_IN_A_SENTENCE = {OLS_NAME: "OLS", INTERCEPT_NAME: "random intercept", SLOPE_NAME: "random intercept + slope"}
+UNCORRELATED_SLOPE_NAME = "Random intercept + uncorrelated slope"
+_IN_A_SENTENCE = {OLS_NAME: "OLS", INTERCEPT_NAME: "random intercept", SLOPE_NAME: "random intercept + slope",
+                  UNCORRELATED_SLOPE_NAME: "random intercept + uncorrelated slope"}
 # Log-likelihoods agree to about 1e-8; a smaller LR is the same optimum (a boundary fit), not evidence.
 LR_ZERO = 1e-6
 CLEAR_P = 0.01
@@ -76,7 +78,7 @@ class ModelComparison:
     def models(self) -> list[tuple[str, object]]:
         fitted = [(OLS_NAME, self.ols), (INTERCEPT_NAME, self.intercept)]
         if self.slope is not None:
-            fitted.append((SLOPE_NAME, self.slope))
+            fitted.append((SLOPE_NAME if self.slope.spec.correlated else UNCORRELATED_SLOPE_NAME, self.slope))
         return fitted
 
     def tests(self) -> list[LRTest]:
@@ -112,7 +114,8 @@ class ModelComparison:
         parts = [_test_clause(f"a random intercept per {group}", "over OLS", intercept_test, correction_note=True,
                               zero_reason=f": the estimated variance between {group}s is zero")]
         if slope_tests:
-            parts.append(_test_clause(f"a random slope per {group}", "further", slope_tests[0]))
+            kind = "a random slope" if self.slope.spec.correlated else "an uncorrelated random slope"
+            parts.append(_test_clause(f"{kind} per {group}", "further", slope_tests[0]))
         text = "; ".join(parts)
         text = text[0].upper() + text[1:]
         aic, bic = (_IN_A_SENTENCE[self.best_by(c)] for c in ("AIC", "BIC"))
@@ -144,12 +147,16 @@ def _test_clause(what: str, how: str, test: LRTest, correction_note: bool = Fals
     return f"{what} {verdict}"
 
 
-def compare_models(data: ModelData, engine: str = "fast") -> ModelComparison:
+def compare_models(data: ModelData, engine: str = "fast", spec: Optional[ModelSpec] = None) -> ModelComparison:
     """Fit OLS, the random-intercept and the random intercept + slope model by ML on ``data``.
 
-    The slope model is left out, with the reason, when the data cannot support it.
+    ``spec``: the model ``data`` was prepared for (covariates, time centre and unit, whether a
+    random slope is correlated with the intercept: lme4's ``(t | g)`` or ``(1 | g) + (0 + t | g)``);
+    without it, the chapter's model with a correlated slope. The slope model is left out, with the
+    reason, when the data cannot support it.
     """
-    spec = ModelSpec(data.roles, reference=data.reference, method="ml", engine=engine)
+    base = spec if spec is not None else ModelSpec(data.roles, reference=data.reference)
+    spec = base.with_(method="ml", engine=engine, random_slope=False)
     ols = fit_ols(data)
     intercept = fit_mixed(data, spec)
     slope_spec = spec.with_(random_slope=True)

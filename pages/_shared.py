@@ -420,7 +420,7 @@ def explain_unexpected(exc: Exception) -> None:
 @st.cache_resource(max_entries=16, ttl=CACHE_TTL, show_spinner=False)
 def compared(data_key: str, spec: ModelSpec, _frame: pd.DataFrame):
     from mixed_core.compare import compare_models
-    return compare_models(prepared(data_key, spec, _frame), engine="fast")
+    return compare_models(prepared(data_key, spec, _frame), engine="fast", spec=spec)
 
 
 _FRAME = threading.local()   # each session's script runs in its own thread

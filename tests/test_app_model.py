@@ -225,3 +225,12 @@ def test_quick_clicks_keep_both_changes_and_back_still_restores():
     at.run()
     assert len(table_with(at, "Variance")) == 2
     assert "major[T.Juggling]" in table_with(at, "Coef.")["term"].tolist()
+
+
+def test_the_comparison_fits_the_users_kind_of_slope():
+    """With an uncorrelated slope chosen, the comparison's slope model is uncorrelated too (1 parameter more)."""
+    at = app("model", random_slope="true", uncorrelated="true")
+    comparison = table_with(at, "AIC")
+    assert "Random intercept + uncorrelated slope" in comparison.index
+    assert comparison.loc["Random intercept + uncorrelated slope", "Parameters"] == \
+        comparison.loc["Random intercept", "Parameters"] + 1

@@ -1,4 +1,6 @@
 """Model comparison by ML: lme4's log-likelihoods, the boundary-corrected LR tests, the reading."""
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -6,8 +8,10 @@ import statsmodels.api as sm
 from scipy import stats
 
 from mixed_core import ColumnRoles, ModelSpec, prepare
-from mixed_core.compare import (INTERCEPT_NAME, OLS_NAME, SLOPE_NAME, LRTest, boundary_p_value,
-                                compare_models)
+from mixed_core.compare import (INTERCEPT_NAME, OLS_NAME, SLOPE_NAME, UNCORRELATED_SLOPE_NAME, LRTest,
+                                boundary_p_value, compare_models)
+from mixed_core.loading import read_table
+from mixed_core.spec import Covariate
 
 INCOME = ColumnRoles("income", "years_after_grad", "person", "major")
 SLEEP = ColumnRoles("Reaction", "Days", "Subject")
@@ -156,3 +160,24 @@ def test_missing_rows_stay_counted(income_frame):
     c = compare_models(prepare(holes, ModelSpec(INCOME, reference="Magic")))
     assert c.slope.data.n_dropped == 2 and c.slope.n_obs == 237
     assert c.slope.data.reference == "Magic"
+
+
+def test_the_comparison_follows_the_users_model_uncorrelated_slope_and_covariates(sleep_frame):
+    """The random-slope row is the user's kind of slope, with the user's covariates (lme4, by ML:
+    ``Reaction ~ Days + (1|Subject) + (0+Days|Subject)`` gives -876.0016; the pigs' model
+    ``Weight ~ Time*Cu + Evit + Start`` with (1|Pig) -2358.0852 and + (0+Time|Pig) -2154.8264)."""
+    spec = ModelSpec(SLEEP, random_slope=True, correlated=False)
+    c = compare_models(prepare(sleep_frame, spec), spec=spec.with_(random_slope=False))
+    assert c.slope.loglik == pytest.approx(-876.0016, abs=1e-3)
+    assert c.intercept.loglik == pytest.approx(-897.0393, abs=1e-3)
+    table = c.table()
+    assert list(table.index) == [OLS_NAME, INTERCEPT_NAME, UNCORRELATED_SLOPE_NAME]
+    assert table.loc[UNCORRELATED_SLOPE_NAME, "df"] == 1
+    assert "an uncorrelated random slope per Subject" in c.reading()
+    pigs = read_table(Path(__file__).parent / "data" / "inference" / "dietox.csv")
+    spec = ModelSpec(ColumnRoles("Weight", "Time", "Pig", "Cu"), correlated=False,
+                     covariates=(Covariate("Evit", kind="categorical"), Covariate("Start")))
+    c = compare_models(prepare(pigs, spec), spec=spec)
+    assert c.intercept.loglik == pytest.approx(-2358.0852, abs=1e-3)
+    assert c.slope.loglik == pytest.approx(-2154.8264, abs=1e-3)
+    assert "Evit[T.Evit100]" in c.slope.term_names and "Start" in c.slope.term_names
