@@ -260,10 +260,28 @@ def _fit(args) -> int:
         print("Per-category lines:")
         for sentence in lines_sentences(result):
             print("  " + sentence)
+        _print_inference(result, args)
         if ols is not None:
             print()
             print(ols_summary(ols))
     return 0
+
+
+def _print_inference(result, args) -> None:
+    """The tests with the chosen df, the ANOVA, marginal means, contrasts, slopes, R² and ICC, as in the
+    HTML report (``inference.report_sections``)."""
+    import pandas as pd
+
+    from .inference import Inference, report_sections
+    from .report import p_formats, table_text
+
+    for title, table, note in report_sections(Inference(result), args.df, args.at_times, args.adjust):
+        print()
+        print(title + ":")
+        if note:
+            print("  " + note)
+        text = table_text(table, index=not isinstance(table.index, pd.RangeIndex), formats=p_formats(table))
+        print("\n".join("  " + line for line in text.splitlines()))
 
 
 def _fit_out_of_core(args, covariates) -> int:

@@ -219,6 +219,28 @@ def fmt_p(p) -> str:
     return "" if p is None or not np.isfinite(p) else ("<0.001" if p < 0.001 else f"{p:.3f}")
 
 
+P_COLUMNS = ("p", "P>|t|", "P>|z|")
+
+
+def p_formats(table: pd.DataFrame) -> dict:
+    """The p-value columns of an inference table, formatted by ``fmt_p``."""
+    return {c: fmt_p for c in table.columns if c in P_COLUMNS}
+
+
+def table_text(df: pd.DataFrame, index: bool = True, formats: Optional[Mapping] = None) -> str:
+    """The table as aligned plain text (the CLI), its cells formatted as in the HTML tables."""
+    formats = formats or {}
+    columns = ([str(df.index.name or "")] if index else []) + [str(c) for c in df.columns]
+    rows = []
+    for idx, row in zip(df.index, df.itertuples(index=False)):
+        rows.append(([str(idx)] if index else []) + [formats.get(c, fmt_number)(v) for c, v in zip(df.columns, row)])
+    widths = [max(len(r[i]) for r in [columns] + rows) for i in range(len(columns))]
+    first_left = 1 if index else 0   # labels left-aligned, numbers right-aligned
+    line = lambda cells: "  ".join(c.ljust(w) if i < first_left else c.rjust(w)
+                                   for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+    return "\n".join([line(columns)] + [line(r) for r in rows])
+
+
 def table_html(df: pd.DataFrame, index: bool = True, formats: Optional[Mapping] = None) -> str:
     """A <table> with every header, index label and cell escaped."""
     formats = formats or {}
@@ -319,7 +341,7 @@ def html_report(result, ols, figures: Mapping[str, go.Figure], settings: Mapping
         if note:
             parts.append(f'<p class="note">{e(note)}</p>')
         parts.append(table_html(table, index=not isinstance(table.index, pd.RangeIndex),
-                                formats={c: fmt_p for c in table.columns if c in ("p", "P>|t|", "P>|z|")}))
+                                formats=p_formats(table)))
     parts.append("<h2>Mixed model vs OLS</h2>")
     if ols is None:
         parts.append("<p>No OLS fit was made.</p>")

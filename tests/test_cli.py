@@ -155,3 +155,36 @@ def test_inference_options_user_errors(extra, needle):
     out = run_cli(*SEED_FIT, *extra)
     assert out.returncode == 2, out.stderr
     assert out.stderr.startswith("error:") and needle in out.stderr and "Traceback" not in out.stderr
+
+
+@pytest.mark.parametrize("df_method,title", [("satterthwaite", "Tests of the fixed effects (Satterthwaite)"),
+                                             ("kenward-roger", "Tests of the fixed effects (Kenward-Roger)"),
+                                             ("z", "Tests of the fixed effects (z (normal))")])
+def test_fit_text_prints_the_inference_of_the_json(capsys, df_method, title):
+    """The text output carries the same tests, ANOVA, means, contrasts, slopes and R² as the JSON
+    (which the lmerTest/emmeans/performance tests check), formatted as the report's tables."""
+    from mixed_core.report import fmt_number, fmt_p
+
+    args = ["fit", str(DATA / "inference" / "dietox.csv"), "--response", "Weight", "--time", "Time", "--group", "Pig",
+            "--category", "Cu", "--no-ols", "--df", df_method, "--at-times", "1,12"]
+    assert main(args + ["--format", "json"]) == 0
+    content = json.loads(capsys.readouterr().out)
+    assert main(args) == 0
+    text = capsys.readouterr().out
+    assert title + ":" in text
+    block = text.split(title + ":")[1].split("\n\n")[0].splitlines()
+    rows = {line.split()[0]: line.split() for line in block[2:]}
+    for effect in content["fixed_effects"]:
+        row = rows[effect["term"]]
+        assert row[1] == fmt_number(effect["estimate"]) and fmt_p(effect["p_value"]) in row
+        if df_method != "z":
+            assert fmt_number(effect["df"]) in row
+    anova = text.split("Type III ANOVA (Satterthwaite F tests):")[1].split("\n\n")[0]
+    for term in content["anova"]:
+        assert any(line.split()[:2] == [term["term"], fmt_number(term["F"])] for line in anova.splitlines())
+    means = text.split("Estimated marginal means of each Cu:")[1].split("\n\n")[0]
+    assert sum(line.strip().startswith(("1.000", "12.000")) for line in means.splitlines()) == 6
+    for mean in content["emmeans"]:
+        assert fmt_number(mean["estimate"]) in means
+    assert "Pairwise contrasts (Tukey adjustment within each time):" in text
+    assert "R² marginal (fixed effects)" in text and fmt_number(content["r2"]["marginal"]) in text
