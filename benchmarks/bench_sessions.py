@@ -1,23 +1,25 @@
-"""Many users at once, through a real browser: time to a result alone and under load, and the
-server's memory while 100 sessions are opened and closed.
+"""Many users at once, through a real browser: time to a result alone, in a crowd and beside a
+heavy session, and the server's memory while 100 sessions are opened and closed.
 
-    python benchmarks/bench_sessions.py [--sessions 100] [--concurrent 20]
+    python benchmarks/bench_sessions.py [--sessions 100] [--concurrent 20] [--settle 150]
 
 Starts `streamlit run app.py` on 127.0.0.1 (the tests' server helper) and drives Debian's
 headless Chromium with Playwright. Each session is a fresh browser context (its own cookies,
 its own Streamlit session) opening the Model page of its own simulated data (a different seed
-per session), and counts as done when its fixed-effects table shows numbers. Prints:
+per session: no cache hits), and counts as done when its fixed-effects table shows numbers.
+Open sessions are polled together (every 0.1 s), so each one's time is its own. Prints:
 
 1. time to the fixed effects for one session alone (median of 3, warm server);
-2. the same with CONCURRENT sessions opening at once (each with its own seed: no cache hits),
-   the slowest and the median;
-3. one light session while a heavy session runs the statsmodels engine (1,800 groups with a
-   random slope, tens of seconds): how long the light one waits;
-4. the server's RSS before, at its peak and after SESSIONS sessions were opened and closed in
-   batches of CONCURRENT, right after and after Streamlit dropped the closed sessions (it keeps
-   a closed session for 2 minutes in case the browser reconnects).
-Each session's table is also checked to carry its own log-likelihood (no session sees another's).
-State the machine's load (`uptime`) beside the numbers.
+2. the same with CONCURRENT sessions opened at once: the median and the slowest;
+3. LIGHT sessions opened one after another, without and then beside a heavy session (the
+   statsmodels engine with a random slope on the app's largest statsmodels data, 1,998 groups):
+   their median and slowest time, and how long the heavy fit ran;
+4. the server's RSS before, at its peak and right after SESSIONS sessions were opened and closed
+   in batches of CONCURRENT, then every 15 s while Streamlit drops the closed sessions (a
+   disconnected session is kept server.disconnectedSessionTTL = 120 s in case its browser
+   reconnects) and the after bound of pages/_shared.py is reached.
+Each session's table is checked (after the timings) to carry its own log-likelihood: no session
+sees another's. State the machine's load beside the numbers (it is printed).
 """
 from __future__ import annotations
 
@@ -35,9 +37,11 @@ sys.path.insert(0, str(ROOT / "tests" / "e2e"))
 
 from serving import CHROMIUM, CHROMIUM_ARGS, MODEL_STATE_JS, start_server, stop_server  # noqa: E402
 
-TIMEOUT_MS = 300_000
-READY = f"() => {{ const s = ({MODEL_STATE_JS})(); return s.fe_numbers && s.loglik && !s.running; }}"
-IDLE = f"() => {{ const s = ({MODEL_STATE_JS})(); return !s.running && document.querySelector('h1'); }}"
+TIMEOUT_S = 300
+READY = f"() => {{ const s = ({MODEL_STATE_JS})(); return !!(s.fe_numbers && s.loglik && !s.running); }}"
+FITTING = "() => !!document.querySelector('[data-testid=\"stProgress\"]')"
+IDLE = f"() => {{ const s = ({MODEL_STATE_JS})(); return !s.running && !document.querySelector('[data-testid=\"stProgress\"]') && !!document.querySelector('h1'); }}"
+HEAVY = "&persons=666&random_slope=true&engine=statsmodels"    # 3 x 666 = 1,998 groups (the bound is 2,000)
 
 
 def rss_mb(pid: int) -> float:
@@ -77,107 +81,141 @@ def expected_loglik(seed: int) -> str:
     return f"{fit_mixed(prepare(data, spec), spec).loglik:,.4f}"
 
 
-def open_sessions(browser, base: str, seeds: list, extra: str = "") -> list:
-    """Open one fresh context per seed at once; (context, page, seed, started) for each."""
-    out = []
-    for seed in seeds:
-        context = browser.new_context(viewport={"width": 1300, "height": 900})
-        page = context.new_page()
-        started = time.perf_counter()
-        page.goto(f"{base}/model?seed={seed}{extra}", wait_until="commit", timeout=TIMEOUT_MS)
-        out.append((context, page, seed, started))
-    return out
+class Bench:
+    def __init__(self, browser, base: str):
+        self.browser, self.base = browser, base
+        self.shown: dict = {}      # seed -> log-likelihood the session showed
+
+    def open(self, seeds: list, extra: str = "") -> list:
+        """One fresh context per seed, opened at once: [context, page, seed, started] each."""
+        out = []
+        for seed in seeds:
+            context = self.browser.new_context(viewport={"width": 1300, "height": 900})
+            page = context.new_page()
+            started = time.perf_counter()
+            page.goto(f"{self.base}/model?seed={seed}{extra}", wait_until="commit", timeout=TIMEOUT_S * 1000)
+            out.append([context, page, seed, started])
+        return out
+
+    def wait(self, sessions: list, condition: str = READY, record: bool = True) -> list:
+        """Seconds from each session's start until ``condition`` holds in it, all polled together."""
+        done: dict = {}
+        deadline = time.perf_counter() + TIMEOUT_S
+        while len(done) < len(sessions):
+            for i, (context, page, seed, started) in enumerate(sessions):
+                if i not in done and page.evaluate(condition):
+                    done[i] = time.perf_counter() - started
+                    if record:
+                        self.shown[seed] = page.evaluate(MODEL_STATE_JS)["loglik"]
+            if time.perf_counter() > deadline:
+                raise TimeoutError(f"{len(sessions) - len(done)} sessions not ready after {TIMEOUT_S} s")
+            time.sleep(0.1)
+        return [done[i] for i in range(len(sessions))]
+
+    def run(self, seeds: list, extra: str = "") -> list:
+        sessions = self.open(seeds, extra)
+        times = self.wait(sessions)
+        self.close(sessions)
+        return times
+
+    def one_by_one(self, seeds: list) -> list:
+        return [self.run([seed])[0] for seed in seeds]
+
+    @staticmethod
+    def close(sessions: list) -> None:
+        for context, *_ in sessions:
+            context.close()
+
+    def check_own_numbers(self) -> int:
+        for seed, shown in self.shown.items():
+            assert shown == expected_loglik(seed), (seed, shown)
+        return len(self.shown)
 
 
-def wait_all(sessions: list) -> list:
-    """Seconds from each session's start until its fixed effects show; checks each session's own
-    log-likelihood."""
-    times = []
-    for context, page, seed, started in sessions:
-        page.wait_for_function(READY, timeout=TIMEOUT_MS)
-        times.append(time.perf_counter() - started)
-        shown = page.evaluate(MODEL_STATE_JS)["loglik"]
-        assert shown == expected_loglik(seed), (seed, shown)
-    return times
-
-
-def close_all(sessions: list) -> None:
-    for context, *_ in sessions:
-        context.close()
+def median_max(times: list) -> str:
+    return f"{statistics.median(times):.2f} s / {max(times):.2f} s"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sessions", type=int, default=100)
     parser.add_argument("--concurrent", type=int, default=20)
-    parser.add_argument("--settle", type=float, default=130, help="seconds to wait for closed sessions to go")
+    parser.add_argument("--light", type=int, default=5, help="light sessions beside the heavy one")
+    parser.add_argument("--settle", type=float, default=150, help="seconds to watch RSS after the crowd")
     args = parser.parse_args()
 
     from playwright.sync_api import sync_playwright
 
     (ROOT / "artifacts").mkdir(exist_ok=True)
     proc, log, base = start_server(ROOT / "artifacts" / "bench_sessions.log")
-    rows = []
+    rows, series = [], []
+    load_start = os.getloadavg()
+    started = time.perf_counter()
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-            warm = open_sessions(browser, base, [1])      # imports and the first fit
-            wait_all(warm)
-            close_all(warm)
+            bench = Bench(browser, base)
+            bench.run([1])                       # imports and the first fit
             rss_before = rss_mb(proc.pid)
+            peak = PeakRSS(proc.pid)
 
-            alone = []
-            for seed in (2, 3, 4):
-                s = open_sessions(browser, base, [seed])
-                alone += wait_all(s)
-                close_all(s)
+            alone = bench.one_by_one([2, 3, 4])
             rows.append(("one session alone: open /model until the fixed effects show (median of 3)",
                          f"{statistics.median(alone):.2f} s"))
 
-            s = open_sessions(browser, base, list(range(10, 10 + args.concurrent)))
-            crowd = wait_all(s)
-            close_all(s)
+            crowd = bench.run(list(range(10, 10 + args.concurrent)))
             rows.append((f"{args.concurrent} sessions opened at once, each its own seed: median / slowest",
-                         f"{statistics.median(crowd):.2f} s / {max(crowd):.2f} s"))
+                         median_max(crowd)))
 
-            heavy = open_sessions(browser, base, [500], "&persons=600&random_slope=true&engine=statsmodels")
-            time.sleep(2)                                  # the heavy fit is under way
-            light = open_sessions(browser, base, [501])
-            waited = wait_all(light)[0]
-            heavy[0][1].wait_for_timeout(1000)
-            heavy[0][1].wait_for_function(IDLE, timeout=TIMEOUT_MS)   # done, or stopped by its budget
-            heavy_time = time.perf_counter() - heavy[0][3]
-            close_all(light + heavy)
-            rows.append(("one light session while a statsmodels fit of 1,800 groups runs "
-                         f"({heavy_time:.0f} s): light session's time", f"{waited:.2f} s"))
+            quiet = bench.one_by_one(list(range(300, 300 + args.light)))
+            heavy = bench.open([500], HEAVY)
+            bench.wait(heavy, FITTING, record=False)         # the heavy fit is under way
+            beside = bench.one_by_one(list(range(400, 400 + args.light)))
+            heavy_time = bench.wait(heavy, IDLE, record=False)[0]
+            heavy_text = heavy[0][1].evaluate("() => document.querySelector('[data-testid=\"stMain\"]').innerText")
+            heavy_done = "Engine" in heavy_text and "statsmodels" in heavy_text and "time budget" not in heavy_text
+            bench.close(heavy)
+            rows.append((f"{args.light} light sessions one after another, no heavy session: median / slowest",
+                         median_max(quiet)))
+            rows.append((f"the same beside a heavy session (statsmodels, random slope, 1,998 groups; "
+                         f"{'fitted' if heavy_done else 'stopped'} in {heavy_time:.0f} s): median / slowest",
+                         median_max(beside)))
 
-            peak = PeakRSS(proc.pid)
             opened = 0
             seeds = iter(range(1000, 1000 + args.sessions))
             while opened < args.sessions:
                 batch = [next(seeds) for _ in range(min(args.concurrent, args.sessions - opened))]
-                s = open_sessions(browser, base, batch)
-                wait_all(s)
-                close_all(s)
+                bench.run(batch)
                 opened += len(batch)
+            closed_at = time.perf_counter()
             rss_closed = rss_mb(proc.pid)
-            time.sleep(args.settle)
-            rss_settled = rss_mb(proc.pid)
             rss_peak = peak.stop()
-            rows.append((f"server RSS before / peak / after {args.sessions} sessions opened and closed "
+            browser.close()
+            while True:
+                elapsed = time.perf_counter() - closed_at
+                series.append((elapsed, rss_mb(proc.pid)))
+                if elapsed >= args.settle:
+                    break
+                time.sleep(min(15, args.settle - elapsed) if elapsed < args.settle else 0)
+            rows.append((f"server RSS before / peak / right after {args.sessions} sessions opened and closed "
                          f"({args.concurrent} at a time)",
                          f"{rss_before:.0f} / {rss_peak:.0f} / {rss_closed:.0f} MB"))
-            rows.append((f"server RSS {args.settle:.0f} s later (closed sessions dropped)", f"{rss_settled:.0f} MB"))
-            browser.close()
+            rows.append((f"server RSS {series[-1][0]:.0f} s after the crowd (closed sessions dropped)",
+                         f"{series[-1][1]:.0f} MB ({series[-1][1] - rss_before:+.0f} MB from before)"))
     finally:
         stop_server(proc, log)
+    checked = bench.check_own_numbers()
+    load_end = os.getloadavg()
 
-    load = os.getloadavg()
-    print(f"\nbench_sessions on {os.cpu_count()} cores, load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}\n")
+    print(f"\nbench_sessions on {os.cpu_count()} cores, {time.perf_counter() - started:.0f} s; load average "
+          f"(1/5/15 min) at start {load_start[0]:.1f} / {load_start[1]:.1f} / {load_start[2]:.1f}, "
+          f"at end {load_end[0]:.1f} / {load_end[1]:.1f} / {load_end[2]:.1f}; "
+          f"{checked} sessions each showed their own log-likelihood\n")
     width = max(len(r[0]) for r in rows)
     print(f"| {'what'.ljust(width)} | value |\n|{'-' * (width + 2)}|-------|")
     for what, value in rows:
         print(f"| {what.ljust(width)} | {value} |")
+    print("\nserver RSS after the crowd: " + ", ".join(f"{t:.0f} s: {mb:.0f} MB" for t, mb in series))
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ from typing import Any, Callable, Optional
 import pandas as pd
 import streamlit as st
 
-from mixed_core import ColumnRoles, ModelSpec, UserInputError, datalink, limits, prepare, urlstate
+from mixed_core import ColumnRoles, ModelSpec, UserInputError, datalink, limits, prepare, urlstate, workers
 from mixed_core.design import covariate_kind, level_labels
 from mixed_core.examples import EXAMPLES, load_example
 from mixed_core.fitting import fit_mixed, fit_ols
@@ -471,8 +471,8 @@ def _cancel_statsmodels(key: tuple) -> None:
 
 
 def statsmodels_fit(ws: Workspace, spec: ModelSpec):
-    """The statsmodels fit of this data and model: from the LRU, or fitted now under
-    limits.STATSMODELS_SECONDS with a progress bar and a Cancel button. The bar's updates are
+    """The statsmodels fit of this data and model: from the LRU, or fitted now in a worker process
+    (mixed_core.workers) under limits.STATSMODELS_SECONDS with a progress bar and a Cancel button. The bar's updates are
     Streamlit's yield points: a Cancel (a rerun), another setting, or the session going away
     stops the fit there. UserInputError when the data are beyond the engine's bound, the
     budget runs out or the user cancelled."""
@@ -495,10 +495,10 @@ def statsmodels_fit(ws: Workspace, spec: ModelSpec):
         st.button("Cancel", key="sm_cancel", on_click=_cancel_statsmodels, args=(key,))
     budget = limits.Budget(seconds, "The statsmodels fit", "The fast engine reaches the same optimum in about a "
                            "second: choose it above.", on_tick=lambda elapsed: bar.progress(
-                               min(elapsed / seconds, 1.0),
+                               min(elapsed / seconds, 1.0) if seconds > 0 else 1.0,
                                text=f"Fitting with statsmodels: {elapsed:.0f} s of at most {seconds:.0f} s"))
-    try:
-        result = fit_mixed(data, spec, check=budget.check)
+    try:   # in a worker process: the GIL stays free for the other sessions (mixed_core.workers)
+        result = workers.fit_isolated(data, spec, budget)
     finally:
         slot.empty()
     with _sm_lock:
