@@ -2,9 +2,12 @@
 
 Pages only call these and show the result. Conventions shared by every figure:
 
-* user text (column names, levels, group labels in titles/legends) is HTML-escaped,
-  because plotly renders its strings as a small HTML subset; click data
-  (``customdata``) carries the raw group label;
+* user text (column names, levels, group labels) is escaped (:func:`esc`) wherever it reaches
+  a figure: titles, legends (trace names), hover templates, ``customdata`` that a template
+  shows, category axes' values and annotations, because plotly draws its strings as a small
+  HTML subset (a label ``<b>x</b>`` would be bold, ``<a href>`` a link, ``<br>`` a line break).
+  Click data (``customdata``) therefore carries the escaped group label: :func:`unesc` gives
+  the label back;
 * one fixed palette; a category keeps its colour (order of first appearance in the
   data, so changing the reference level does not repaint);
 * more than :data:`WEBGL_THRESHOLD` points in a figure switches its point traces to
@@ -46,6 +49,20 @@ def esc(text) -> str:
     containing '%{x}' is not read as a placeholder where it enters a hovertemplate or
     texttemplate (plotly.js decodes &lt; &gt; &amp; and numeric entities when it draws)."""
     return html.escape(str(text), quote=False).replace("%", "&#37;")
+
+
+def unesc(text) -> str:
+    """The text :func:`esc` was given (a clicked point's ``customdata`` back to its label)."""
+    return html.unescape(str(text))
+
+
+def esc_all(values) -> np.ndarray:
+    """:func:`esc` of each value, as an object array (no copy per value when none needs it)."""
+    text = [str(v) for v in values]
+    joined = "".join(text)
+    if not any(c in joined for c in "&<>%"):
+        return np.asarray(text, dtype=object)
+    return np.asarray([esc(v) for v in text], dtype=object)
 
 
 def plural(name: str) -> str:
@@ -171,7 +188,8 @@ def _title(main: str, note: str = "") -> dict:
 
 
 def _labels(data: ModelData) -> np.ndarray:
-    return np.asarray(data.group_labels, dtype=object)
+    """The group labels as figures show them (escaped): customdata, category axes, names."""
+    return esc_all(data.group_labels)
 
 
 def _segments(rows: np.ndarray, g: np.ndarray) -> np.ndarray:
@@ -364,7 +382,7 @@ def person_lines_plot(result, groups=None, highlight=()) -> go.Figure:
     hl_colors = highlight_colors(data, highlight)
     for code in hl:
         pos = _sorted_rows(data, data.group_index == code)
-        traces += pair(pos, hl_colors[int(code)], esc(labels[code]), f"hl-{code}", 4, 10, 1.0)
+        traces += pair(pos, hl_colors[int(code)], labels[code], f"hl-{code}", 4, 10, 1.0)
     r = data.roles
     main = f"Each {esc(r.group)}'s predicted line (fixed effects + BLUPs) over their {esc(r.response)}"
     if len(hl) and "highlighted" not in note:
@@ -429,7 +447,7 @@ def caterpillar_plot(result, which: str = "intercept", groups=None, highlight=()
                 text=half(c), hovertemplate=hover))
     hl_colors = highlight_colors(data, highlight)
     for code in codes[is_hl]:   # each highlighted person: own colour, labelled beside the mark
-        label = esc(labels[code])
+        label = labels[code]
         traces.append(go.Scatter(
             x=[values[code]], y=[labels[code]], customdata=[labels[code]], mode="markers+text", name=label,
             text=[f"<b>{label}</b>"], textposition="middle right" if values[code] <= 0 else "middle left",
@@ -545,12 +563,12 @@ def _shrinkage_2d(result, table, keep, hl, note, hl_colors=None) -> go.Figure:
     for code in hl:
         x0, y0 = (oi[code], os_[code]) if own[code] else (oic[code], qs[code])
         traces.append(_arrow_trace(cls, [x0], [pi[code]], [y0], [ps[code]], labels[[code]], hl_colors[int(code)],
-                                   esc(labels[code]), 4, "circle-open" if own[code] else "diamond-open", hover))
+                                   labels[code], 4, "circle-open" if own[code] else "diamond-open", hover))
     lv = np.arange(len(levels_of(data)))
     li, ls = result.lines()["intercept"].to_numpy(), result.lines()["slope"].to_numpy()
     traces.append(go.Scatter(
         x=li, y=ls, mode="markers", name="category's population line (complete pooling)",
-        customdata=np.asarray(levels_of(data), dtype=object), marker=dict(
+        customdata=esc_all(levels_of(data)), marker=dict(
             color=colors[lv].tolist(), size=18, symbol="x", line=dict(color="black", width=1.5)),
         hovertemplate=f"{esc(r.category or 'all')}: %{{customdata}}<br>intercept: %{{x{HOVER_NUM}}}<br>"
                       f"slope: %{{y{HOVER_NUM}}}<extra></extra>"))
@@ -603,7 +621,7 @@ def _shrinkage_1d(result, table, keep, hl, note, hl_colors=None) -> go.Figure:
             hovertemplate=f"population intercept: %{{x{HOVER_NUM}}}<extra></extra>"))
     for code in hl:
         traces.append(_arrow_trace(cls, [own[code]], [part[code]], labels[[code]], None, labels[[code]],
-                                   hl_colors[int(code)], esc(labels[code]), 4,
+                                   hl_colors[int(code)], labels[code], 4,
                                    "diamond-open" if one[code] else "circle-open", hover))
     if one[keep].any():
         traces.append(go.Scatter(x=[None], y=[None], mode="markers", name="intercept only (1 point)",
@@ -653,7 +671,7 @@ def highlight_marks(data: ModelData, highlight: Iterable, rows: bool) -> list:
 
 def _highlight_traces(marks, x: np.ndarray, y: np.ndarray, hover: str) -> list:
     """One trace per highlighted group, on top: its own colour, larger marks, its name in the legend."""
-    return [go.Scatter(x=x[where], y=y[where], customdata=[label] * len(where), mode="markers", name=esc(label),
+    return [go.Scatter(x=x[where], y=y[where], customdata=[esc(label)] * len(where), mode="markers", name=esc(label),
                        marker=dict(color=colour, size=11, line=dict(color="white", width=1.5)), hovertemplate=hover)
             for label, where, colour in marks]
 
@@ -818,8 +836,8 @@ def truth_blups_plot(result, truth, groups=None, highlight=()) -> go.Figure:
                                                 f"BLUP: %{{y{HOVER_NUM}}}<extra></extra>"), row=1, col=p)
         for pos in [i for i, c in enumerate(codes) if int(c) in hl_colors]:
             fig.add_trace(go.Scatter(
-                x=[x[pos]], y=[y[pos]], customdata=[labels[pos]], mode="markers+text", text=[esc(labels[pos])],
-                textposition="top center", name=esc(labels[pos]), legendgroup=f"hl-{codes[pos]}", showlegend=p == 1,
+                x=[x[pos]], y=[y[pos]], customdata=[labels[pos]], mode="markers+text", text=[labels[pos]],
+                textposition="top center", name=labels[pos], legendgroup=f"hl-{codes[pos]}", showlegend=p == 1,
                 marker=dict(color=hl_colors[int(codes[pos])], size=12, line=dict(color="white", width=1.5)),
                 textfont=dict(color=hl_colors[int(codes[pos])]),
                 hovertemplate=f"{esc(r.group)}: %{{customdata}}<br>true: %{{x{HOVER_NUM}}}<br>"

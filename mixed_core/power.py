@@ -111,8 +111,7 @@ def power_table(df: pd.DataFrame) -> pd.DataFrame:
 def power_plot(table: pd.DataFrame, alpha: float = ALPHA, group: str = "person") -> go.Figure:
     """Power against persons per category, one line per fixed effect, with ±2 Monte Carlo SEs as
     error bars; effects whose truth is 0 are dashed (their line is the false-positive rate)."""
-    import html
-    esc = lambda s: html.escape(str(s), quote=False)
+    from .figures import esc   # names from the data, escaped for plotly (markup and '%{')
     fig = go.Figure()
     for k, (term, part) in enumerate(table.groupby("term", sort=False)):
         null = bool(np.isfinite(part["truth"].iloc[0]) and part["truth"].iloc[0] == 0)
@@ -129,7 +128,7 @@ def power_plot(table: pd.DataFrame, alpha: float = ALPHA, group: str = "person")
     fits = int(table["fits"].max()) if len(table) else 0
     fig.update_layout(
         title=dict(text=f"Power: share of {fits} simulated experiments per size in which each fixed effect is "
-                        f"significant (p < {alpha:g})<br><sup>error bars: ±2 Monte Carlo standard errors</sup>",
+                        f"significant (p &lt; {alpha:g})<br><sup>error bars: ±2 Monte Carlo standard errors</sup>",
                    x=0.01),
         xaxis_title=f"{esc(group)}s per category", yaxis_title="power", yaxis=dict(range=[0, 1.05], tickformat=".0%"),
         template="plotly_white", legend=dict(orientation="h", y=-0.25), margin=dict(t=90))

@@ -182,7 +182,6 @@ def repeat_plot(df: pd.DataFrame) -> go.Figure:
     """Left: each fixed effect's (estimate - truth) / SE per repeat (box with every point;
     about 95% should lie within ±1.96). Right: each variance component's estimate ÷ truth
     (1 = exact); components whose truth is 0 are drawn as estimate - truth on a third panel."""
-    import html
     ok = df[df["estimate"].notna()]
     fe = ok[ok["kind"] == FIXED]
     vc = ok[ok["kind"] == VARIANCE]
@@ -193,7 +192,7 @@ def repeat_plot(df: pd.DataFrame) -> go.Figure:
         titles.append("truth 0: estimate")
     fig = make_subplots(rows=1, cols=len(titles), subplot_titles=titles,
                         column_widths=[0.55, 0.3, 0.15][:len(titles)] if len(zero) else [0.6, 0.4])
-    esc = lambda s: html.escape(str(s), quote=False)
+    from .figures import esc   # names from the data, escaped for plotly (markup and '%{')
 
     def boxes(part, values, col):
         for name in dict.fromkeys(part["parameter"]):

@@ -34,8 +34,9 @@ def _clicked(key: str) -> None:
     for point in (event.get("selection") or {}).get("points", []):
         label = point.get("customdata")
         label = label[0] if isinstance(label, (list, tuple)) and label else label
-        if label is not None and str(label) not in clicked:
-            clicked.append(str(label))
+        label = None if label is None else figures.unesc(label)   # the charts carry labels escaped
+        if label is not None and label not in clicked:
+            clicked.append(label)
     if clicked:
         shared.set_setting("highlight", tuple(clicked))
 

@@ -73,6 +73,15 @@ def test_hostile_files_through_the_upload(server, watched, tmp_path):
             wait(pg)
         else:
             wait(pg, f"Uploaded file '{case.name}'")
+            if case.name == "plotly_markup.csv":   # the data chart prints the markup, draws none of it
+                pg.wait_for_function("() => [...document.querySelectorAll('.js-plotly-plot .legendtext')]"
+                                     ".some(t => t.textContent.includes('<b>Juggling</b>'))", timeout=120_000)
+                drawn = pg.evaluate("() => { const p = [...document.querySelectorAll('.js-plotly-plot')]; return {"
+                                    "links: p.map(e => e.querySelectorAll('a').length).reduce((a, b) => a + b, 0),"
+                                    "bold: p.map(e => [...e.querySelectorAll('tspan')].filter(t => "
+                                    "t.textContent.includes('Juggling') && /bold/.test(t.getAttribute('style') || ''"
+                                    ")).length).reduce((a, b) => a + b, 0)}; }")
+                assert drawn == {"links": 0, "bold": 0}, drawn
         if case.outcome != "refused":
             last_good = case.name
         _nothing_ran(pg)

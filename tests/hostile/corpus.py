@@ -106,6 +106,24 @@ def _hostile_names() -> bytes:
     return frame.to_csv(index=False).encode()
 
 
+# plotly draws its strings as a small HTML subset: names, levels and group labels of plotly markup
+# must print literally in titles, legends, hovers and axes (tests/hostile/test_hostile_figures.py).
+PLOTLY_MARKUP_ROLES = {"response": "<b>income</b>", "time": "years<br>after", "group": "<i>person</i>",
+                       "category": "<span style='font-size:60px'>major</span>"}
+PLOTLY_MARKUP_LEVELS = {"Juggling": "<b>Juggling</b>", "Magic": "<a href='https://evil.example/'>Magic</a>",
+                        "Dragon Taming": "Dragon<br>Taming %{y}"}
+
+
+def _plotly_markup() -> bytes:
+    from mixed_core.simulate import simulate
+    frame = simulate().data
+    frame.columns = [PLOTLY_MARKUP_ROLES[r] for r in ("group", "category", "time", "response")]
+    category, group = PLOTLY_MARKUP_ROLES["category"], PLOTLY_MARKUP_ROLES["group"]
+    frame[category] = frame[category].map(PLOTLY_MARKUP_LEVELS)
+    frame[group] = "<a href='https://evil.example/'>" + frame[group] + "</a>"
+    return frame.to_csv(index=False).encode()
+
+
 def _formula_cells() -> bytes:
     from mixed_core.simulate import simulate
     frame = simulate().data
@@ -136,6 +154,8 @@ CASES = (
     Case("huge_values.csv", _huge_values, "unfit", ("too large",), SIMPLE_ROLES, why="responses of 1e300"),
     Case("hostile_names.csv", _hostile_names, "loaded", (), HOSTILE_NAMES_ROLES,
          why="HTML, Markdown, LaTeX, %{} and formula text as names and levels"),
+    Case("plotly_markup.csv", _plotly_markup, "loaded", (), PLOTLY_MARKUP_ROLES,
+         why="plotly's markup (<b>, <a href>, <br>, <span style>) as names, levels and group labels"),
     Case("formula_cells.csv", _formula_cells, "loaded", (), CHAPTER_ROLES, why="cells starting with = + - @"),
     Case("many_columns.csv", _many_columns, "refused", ("5,003 columns", "at most 300"), SIMPLE_ROLES,
          why="5,000 columns"),
