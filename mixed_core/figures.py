@@ -23,6 +23,7 @@ from typing import Iterable, Optional, Sequence
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+import plotly.io as pio
 from plotly.subplots import make_subplots
 
 from .design import ModelData, covariate_setting_label, curve_contrasts
@@ -39,6 +40,13 @@ MAX_TICK_LABELS = 60
 HIGHLIGHT_PALETTE = ("#D81B60", "#1E88E5", "#8E24AA", "#00897B", "#F4511E", "#6D4C41", "#3949AB", "#C0CA33",
                      "#00ACC1", "#5E35B1")
 HOVER_NUM = ":,.6~g"
+# plotly_white's layout and its defaults for the trace types drawn here (scatter, scattergl), built
+# once. Naming "plotly_white" in a figure makes plotly copy and validate the whole template (every
+# trace type's defaults) for each figure (about 40 ms) and sends it with every chart (7 kB); this one
+# draws the same charts, costs a quarter of that and is less than half the size.
+TEMPLATE = go.layout.Template(layout=pio.templates["plotly_white"].layout,
+                              data=dict(scatter=pio.templates["plotly_white"].data.scatter,
+                                        scattergl=pio.templates["plotly_white"].data.scattergl))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -222,7 +230,7 @@ def _sorted_rows(data: ModelData, row_mask: np.ndarray) -> np.ndarray:
 
 
 def _axes(fig: go.Figure, x: str, y: str) -> go.Figure:
-    fig.update_layout(xaxis_title=esc(x), yaxis_title=esc(y), template="plotly_white",
+    fig.update_layout(xaxis_title=esc(x), yaxis_title=esc(y), template=TEMPLATE,
                       legend=dict(itemsizing="constant"), margin=dict(t=80))
     return fig
 
@@ -850,5 +858,5 @@ def truth_blups_plot(result, truth, groups=None, highlight=()) -> go.Figure:
     if missing:
         note = (note + "; " if note else "") + f"{missing:,} groups not in the truth"
     fig.update_layout(title=_title(f"True {esc(r.group)} offsets vs the model's BLUPs", note),
-                      template="plotly_white", legend_title_text=_legend_title(data), margin=dict(t=100))
+                      template=TEMPLATE, legend_title_text=_legend_title(data), margin=dict(t=100))
     return fig

@@ -18,6 +18,7 @@ import plotly.graph_objects as go
 
 from .design import prepare
 from .errors import UserInputError
+from .figures import TEMPLATE
 from .fitting import fit_mixed
 from .repeat import in_model_terms
 from .simulate import SimulationParams, simulate
@@ -131,5 +132,5 @@ def power_plot(table: pd.DataFrame, alpha: float = ALPHA, group: str = "person")
                         f"significant (p &lt; {alpha:g})<br><sup>error bars: ±2 Monte Carlo standard errors</sup>",
                    x=0.01),
         xaxis_title=f"{esc(group)}s per category", yaxis_title="power", yaxis=dict(range=[0, 1.05], tickformat=".0%"),
-        template="plotly_white", legend=dict(orientation="h", y=-0.25), margin=dict(t=90))
+        template=TEMPLATE, legend=dict(orientation="h", y=-0.25), margin=dict(t=90))
     return fig

@@ -12,6 +12,7 @@ from plotly.subplots import make_subplots
 
 from .design import prepare
 from .errors import UserInputError
+from .figures import TEMPLATE
 from .fitting import fit_mixed
 from .result import Z95
 from .simulate import SimulationParams, simulate
@@ -214,5 +215,5 @@ def repeat_plot(df: pd.DataFrame) -> go.Figure:
     failed = n - int(ok["repeat"].nunique())
     sub = f"{n} simulated data sets" + (f"; {failed} fits failed and are not drawn" if failed else "")
     fig.update_layout(title=dict(text=f"Repeating the experiment<br><sup>{sub}</sup>", x=0.01),
-                      template="plotly_white", margin=dict(t=100))
+                      template=TEMPLATE, margin=dict(t=100))
     return fig

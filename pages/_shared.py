@@ -372,11 +372,53 @@ def fitted_ols(data_key: str, spec: ModelSpec, _frame: pd.DataFrame):
     return fit_ols(prepared(data_key, spec.with_(random_slope=False, method="reml", engine="fast"), _frame))
 
 
+class RememberedInference:
+    """An ``Inference`` whose tables are computed once for each set of arguments and then shared by
+    every session and rerun (as the Inference itself, cached below): Tukey's p-values alone take
+    about 0.1 s a table, and the Model and Explore pages ask for the same tables on every run.
+    Everything else passes through; the tables handed out are copies (callers may change them)."""
+
+    REMEMBERED = frozenset({"fixed_effects", "anova", "emmeans", "contrasts", "slopes", "slope_contrasts",
+                            "variance_parts", "r2", "icc"})
+    MAX_TABLES = 64
+
+    def __init__(self, inf):
+        self._inf = inf
+        self._tables: "OrderedDict[tuple, Any]" = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __getattr__(self, name: str):
+        value = getattr(self._inf, name)
+        if name not in self.REMEMBERED:
+            return value
+
+        def remembered(*args, **kwargs):
+            key = (name, args, tuple(sorted(kwargs.items())))
+            try:
+                hash(key)
+            except TypeError:
+                return value(*args, **kwargs)
+            with self._lock:
+                table = self._tables.get(key)
+                if table is not None:
+                    self._tables.move_to_end(key)
+            if table is None:
+                table = value(*args, **kwargs)
+                with self._lock:
+                    self._tables[key] = table
+                    while len(self._tables) > self.MAX_TABLES:
+                        self._tables.popitem(last=False)
+            return table.copy() if hasattr(table, "copy") else table
+
+        return remembered
+
+
 @st.cache_resource(max_entries=16, show_spinner=False)
 def inference(data_key: str, spec: ModelSpec, _frame: pd.DataFrame):
-    """Tests, means and contrasts of the fit (``mixed_core.inference``), computed once per fit."""
+    """Tests, means and contrasts of the fit (``mixed_core.inference``), computed once per fit and
+    each of its tables once per arguments (:class:`RememberedInference`)."""
     from mixed_core.inference import Inference
-    return Inference(fitted(data_key, spec, _frame))
+    return RememberedInference(Inference(fitted(data_key, spec, _frame)))
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
@@ -555,12 +597,28 @@ def table(frame: pd.DataFrame, number_format: str = "{:,.3f}", index: bool = Tru
     st.table(styler if index else styler.hide(axis="index"))
 
 
+def lazy_expander(label: str, key: str, **kwargs):
+    """An expander whose content is built only while it is open (opening it reruns the page, as a
+    widget does): a fresh tab neither computes nor receives what it does not show, and the browser
+    has less to draw before the tables. Use ``if box.open: with box: ...``."""
+    return st.expander(label, key=key, on_change=_expander_toggled, **kwargs)
+
+
+def _expander_toggled() -> None:
+    changing()   # a click, not a Back: the run may carry the address from before the last change
+
+
 def code_panel(ws: Workspace, result) -> None:
     """"Reproduce in code": R and Python that fit this view's model to the data file, generated
-    from the same settings as the link (mixed_core.codegen), with downloads."""
+    from the same settings as the link (mixed_core.codegen), with downloads. Built when opened
+    (its code blocks load the browser's largest script, a syntax highlighter of 1.5 MB)."""
     from mixed_core import codegen, report
     url = st.session_state.get("share_url", "")
-    with st.expander("Reproduce in code: R (lme4, lmerTest, emmeans) and Python", icon=":material/code:"):
+    box = lazy_expander("Reproduce in code: R (lme4, lmerTest, emmeans) and Python", "open_code_panel",
+                        icon=":material/code:")
+    if not box.open:
+        return
+    with box:
         st.caption("Save the data as data.csv next to the script (the button below gives the data exactly as the "
                    "app read them, for R and Python; the Downloads' CSV is the one for spreadsheets), then run it. The R code prints lme4's table with lmerTest's p-values and "
                    "emmeans' lines; the Python code uses this package, and statsmodels where it can express "

@@ -150,7 +150,10 @@ def the_model(result, data) -> None:
     st.subheader("The model")
     st.markdown(explain.model_in_words(result))
     st.latex(explain.model_notation(data, result.random_slope, result.correlated))
-    with st.expander("Categories as toggles: dummy variables and the design matrix X", expanded=False):
+    box = shared.lazy_expander("Categories as toggles: dummy variables and the design matrix X", "open_design")
+    if not box.open:
+        return
+    with box:
         examples = explain.toggle_examples(data)
         st.markdown(explain.toggle_caption(data))
         left, right = st.columns([1, 1.3])
@@ -357,8 +360,10 @@ def main() -> None:
     inference_section(ws, spec, result, data, inf, method)
     ols_beside(result, ols)
     comparison(ws, spec)
-    with st.expander("The summary as text (the chapter's layout)"):
-        st.code(result.summary(), language=None)
+    box = shared.lazy_expander("The summary as text (the chapter's layout)", "open_summary")
+    if box.open:
+        with box:
+            st.code(result.summary(), language=None)
     shared.code_panel(ws, result)
 
 

@@ -19,6 +19,16 @@ def app(page: str = "data", **query) -> AppTest:
     return at
 
 
+def open_expanders(at, *keys: str) -> AppTest:
+    """Open the pages' lazily built expanders (``shared.lazy_expander``: ``open_code_panel``,
+    ``open_summary``, ``open_design``), as a click in the browser does, and run again."""
+    for key in keys:
+        at.session_state[key] = True
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
 def texts(at) -> str:
     """Everything the page shows as text, for searching."""
     parts = [h.value for h in at.title] + [h.value for h in at.subheader] + [m.value for m in at.markdown] + [e.value for e in at.error] + [w.value for w in at.warning]

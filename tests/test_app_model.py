@@ -1,7 +1,7 @@
 """The Model page under AppTest: every control, the tables, messages and the URL."""
 import pytest
 
-from apptest_helpers import app, tables, texts
+from apptest_helpers import app, open_expanders, tables, texts
 
 
 def table_with(at, column):
@@ -139,7 +139,8 @@ def test_the_chapters_group_var_is_explained_beside_the_table():
 
 def test_reproduce_in_code_panel_follows_the_settings():
     at = app("model", reference="Magic", random_slope="true")
-    code = {c.language: c.value for c in at.code}
+    assert not [c for c in at.code if c.language in ("r", "python")]   # built only when opened
+    code = {c.language: c.value for c in open_expanders(at, "open_code_panel").code}
     assert "lmer(income ~ major + years_after_grad + years_after_grad:major + (1 + years_after_grad | person)" \
         in code["r"]
     assert 'levels = c("Magic", setdiff(unique(d$major), "Magic"))' in code["r"]
@@ -234,3 +235,16 @@ def test_the_comparison_fits_the_users_kind_of_slope():
     assert "Random intercept + uncorrelated slope" in comparison.index
     assert comparison.loc["Random intercept + uncorrelated slope", "Parameters"] == \
         comparison.loc["Random intercept", "Parameters"] + 1
+
+
+def test_design_matrix_summary_and_code_are_built_when_opened():
+    """The expanders a fresh tab does not open are not built (less to send and draw before the
+    tables); opened, they show their content."""
+    at = app("model")
+    n_tables = len(at.table)
+    assert not [t for t in tables(at) if "β0" in t.columns]
+    assert not [c for c in at.code if "Group Var" in c.value]
+    at = open_expanders(at, "open_design", "open_summary")
+    design = [t for t in tables(at) if "β0" in t.columns]
+    assert len(at.table) == n_tables + 2 and design and list(design[0].columns[:2]) == ["β0", "β1"]
+    assert [c for c in at.code if "Group Var" in c.value]

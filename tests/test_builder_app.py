@@ -6,7 +6,7 @@ import re
 import numpy as np
 import pytest
 
-from apptest_helpers import app, tables, texts
+from apptest_helpers import app, open_expanders, tables, texts
 from builder_cases import BUILDER_CASES, case_file, cases, discrepancies, spec_for
 from mixed_core import urlstate
 from mixed_core.spec import Covariate
@@ -60,7 +60,7 @@ def page_numbers(at, case):
     vc = {"group_var": variances[f"{group} intercept"], "residual_var": variances["Residual"]}
     if case["random"]["slope"]:
         vc["slope_var"] = variances[f"{group} slope ({time})"]
-        summary = "\n".join(c.value for c in at.code)
+        summary = "\n".join(c.value for c in open_expanders(at, "open_summary").code)
         cov = re.search(rf"Group x {re.escape(time)} Cov\s+(-?[\d.]+)", summary)
         if cov:
             vc["group_slope_cov"] = float(cov.group(1))
