@@ -1,6 +1,7 @@
 """Where a fresh tab's time goes on the Model and Explore pages (issue 9's page rows).
 
     python benchmarks/page_breakdown.py [--repeats 3]
+    python benchmarks/page_breakdown.py --compare /work/main/app.py --repeats 5   # before/after side by side
 
 Starts a server (tests/e2e/serving.py), warms it as ``bench_app.issue_rows`` does, then opens
 fresh browser tabs and records every websocket message Streamlit sends (decoded ForwardMsg:
@@ -116,7 +117,16 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--pages", default="model,explore")
+    parser.add_argument("--compare", metavar="BEFORE_APP", type=Path,
+                        help="instead: issue 9's page rows of BEFORE_APP (e.g. /work/main/app.py) and this "
+                             "tree's app.py side by side, fresh tabs taking turns")
     args = parser.parse_args()
+    if args.compare:
+        import os
+        print(f"load at the start: {os.getloadavg()}")
+        compare(args.compare.resolve(), ROOT / "app.py", args.repeats)
+        print(f"load at the end: {os.getloadavg()}")
+        return
     from playwright.sync_api import sync_playwright
 
     with tempfile.TemporaryDirectory(prefix="breakdown_") as tmp:
@@ -152,6 +162,56 @@ def main() -> None:
                 browser.close()
         finally:
             stop_server(proc, log)
+
+
+
+def compare(before_app: Path, after_app: Path, repeats: int) -> None:
+    """Issue 9's three page rows for two checkouts of the app side by side: two warm servers, fresh
+    tabs taking turns (before, after, before, ...), each measured exactly as ``bench_app.issue_rows``
+    measures it (open_model, explore_charts with 10 charts, click_highlight)."""
+    import os
+    from playwright.sync_api import sync_playwright
+
+    rows = {"before": defaultdict(list), "after": defaultdict(list)}
+    with tempfile.TemporaryDirectory(prefix="compare_") as tmp:
+        servers = {name: start_server(Path(tmp) / f"{name}.log", app)
+                   for name, app in (("before", before_app), ("after", after_app))}
+        try:
+            with sync_playwright() as p:
+                browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+                fresh = lambda: browser.new_context(viewport={"width": 1400, "height": 1000})  # noqa: E731
+                for name, (_, _, base) in servers.items():   # warm both, as issue_rows does
+                    ctx = fresh()
+                    pg = ctx.new_page()
+                    bench_app.open_model(pg, base + "/model")
+                    bench_app.explore_charts(pg, lambda: pg.goto(base + "/explore?random_slope=true",
+                                                                 wait_until="commit"), 10)
+                    ctx.close()
+                for i in range(repeats):
+                    for name, (_, _, base) in servers.items():
+                        ctx = fresh()
+                        pg = ctx.new_page()
+                        rows[name]["model"].append(bench_app.open_model(pg, base + "/model")[0])
+                        ctx.close()
+                        ctx = fresh()
+                        pg = ctx.new_page()
+                        rows[name]["explore"].append(bench_app.explore_charts(
+                            pg, lambda: pg.goto(base + "/explore?random_slope=true", wait_until="commit"), 10))
+                        bench_app.settle(pg)
+                        rows[name]["click"].append(bench_app.click_highlight(pg, 3 + 2 * i)[0])
+                        ctx.close()
+                    print(f"  round {i + 1}: load {os.getloadavg()[0]:.1f}", file=sys.stderr, flush=True)
+                browser.close()
+        finally:
+            for proc, log, _ in servers.values():
+                stop_server(proc, log)
+    print(f"{'row':<52} {'before':>8} {'after':>8}  (medians; all values)")
+    for key, what in (("model", "fresh tab /model -> fixed effects (warm)"),
+                      ("explore", "fresh tab /explore?random_slope=true -> 10 charts"),
+                      ("click", "Explore: click a point -> person highlighted")):
+        b, a = rows["before"][key], rows["after"][key]
+        print(f"{what:<52} {statistics.median(b):>8.2f} {statistics.median(a):>8.2f}  "
+              f"before {', '.join(f'{x:.2f}' for x in b)}; after {', '.join(f'{x:.2f}' for x in a)}")
 
 
 if __name__ == "__main__":
