@@ -92,6 +92,13 @@ def bound(widget: Callable, label: str, name: str, *, options: Optional[list] = 
         kwargs["options"] = options
     if key not in st.session_state or (options is not None and st.session_state[key] not in options):
         st.session_state[key] = initial
+    # The widget's default is its value too: a browser that has not yet applied the value (a
+    # loaded server, a rerun right after new data) sends back its default, which would otherwise
+    # be the first option (or 0, or off) and look like the user's choice (roles set to column 1).
+    if options and widget in (st.selectbox, st.radio):
+        kwargs["index"] = options.index(st.session_state[key])
+    elif widget in (st.toggle, st.checkbox, st.number_input, st.text_input):
+        kwargs["value"] = st.session_state[key]
 
     return widget(label, key=key, on_change=_write_back, args=(name, key, from_widget, resets), **kwargs)
 

@@ -111,3 +111,19 @@ def test_bad_url_values_are_reported_and_ignored():
 def test_single_row_groups_are_explained():
     at = app(min_obs="1", max_obs="1")
     assert any("single row" in e.value for e in at.error)
+
+
+def test_a_browser_that_sends_back_a_widgets_default_does_not_change_the_settings():
+    """Under load the browser can answer with a widget's default before it has applied the value
+    the app gave it (seen in the browser: after an upload, Response and Time both became the first
+    column). The default is the current value, so nothing changes."""
+    at = app("data", source="example", example="sleepstudy")
+    assert at.selectbox(key="w_response").value == "Reaction"
+    at.selectbox(key="w_response").set_value(None)
+    at.selectbox(key="w_time").set_value(None)
+    at.radio(key="w_source").set_value(None)
+    at.run()
+    assert not at.exception
+    assert (at.selectbox(key="w_response").value, at.selectbox(key="w_time").value) == ("Reaction", "Days")
+    assert "response" not in at.query_params and "time" not in at.query_params
+    assert at.query_params["source"] in ("example", ["example"])

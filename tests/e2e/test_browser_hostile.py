@@ -27,6 +27,16 @@ def wait(pg, text: str = None) -> None:
     wait_for_app(pg, text, timeout=120_000)
 
 
+def _wait_saying(pg, case, predicate: str, arg) -> None:
+    """Wait until the page says what ``case`` expects; on a timeout, fail with what the page said."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+    try:
+        pg.wait_for_function(predicate, arg=arg, timeout=120_000)
+    except PlaywrightTimeout:
+        raise AssertionError(f"{case.name}: the page did not say {arg!r}; it shows:\n"
+                             + pg.inner_text("body")[:3000]) from None
+
+
 def _nothing_ran(pg) -> None:
     assert pg.dialogs == []
     assert pg.evaluate("() => document.querySelectorAll('img[src=\"x\"], [onerror]').length") == 0
@@ -60,16 +70,19 @@ def test_hostile_files_through_the_upload(server, watched, tmp_path):
         path = tmp_path / case.name
         path.write_bytes(case.make())
         uploader.set_input_files(str(path))
+        # The uploader shows this file first: the message of the case before (two cases say "same
+        # value") must not pass for this one's, nor the next file be chosen while this one uploads.
+        pg.locator('[data-testid="stFileUploader"]', has_text=case.name).first.wait_for(timeout=120_000)
         if case.outcome == "refused":   # its own message, beside the last good file's name
             words = [w.lower() for w in case.says] + [f"still using the last good file, '{last_good}'"]
-            pg.wait_for_function("(words) => { const b = document.body.innerText.toLowerCase(); "
-                                 "return words.every(w => b.includes(w)); }", arg=words, timeout=120_000)
+            _wait_saying(pg, case, "(words) => { const b = document.body.innerText.toLowerCase(); "
+                                   "return words.every(w => b.includes(w)); }", words)
             wait(pg)
         elif case.outcome == "unfit":   # read and refused by the app's checks, or read and said not fittable
             words = [w.lower() for w in case.says]
-            pg.wait_for_function("([words, name]) => { const b = document.body.innerText.toLowerCase(); "
-                                 "return words.every(w => b.includes(w)) || b.includes(name); }",
-                                 arg=[words, f"uploaded file '{case.name}'"], timeout=120_000)
+            _wait_saying(pg, case, "([words, name]) => { const b = document.body.innerText.toLowerCase(); "
+                                   "return words.every(w => b.includes(w)) || b.includes(name); }",
+                         [words, f"uploaded file '{case.name}'"])
             wait(pg)
         else:
             wait(pg, f"Uploaded file '{case.name}'")
