@@ -50,6 +50,15 @@ STATSMODELS_MAX_GROUPS = 2_000  # the statsmodels engine in the app (about 10 s 
 STATSMODELS_SECONDS = 60.0      # its time budget; the fast engine reaches the same optimum at any size
 REPEAT_SECONDS = 60.0           # the repeated-experiment study's time budget
 
+STATSMODELS_WORKERS = 2         # statsmodels fits at once, each in its own worker process (mixed_core.workers)
+
+# ---- memory after a crowd (benchmarks/bench_sessions.py checks it): once 100 sessions of the
+# chapter's data have been opened and closed, and Streamlit has dropped the closed sessions
+# (server.disconnectedSessionTTL, 120 s, reaped when a later session disconnects), the server's RSS
+# is within this of where it started. What stays are the shared caches of pages/_shared.py
+# (at most 16-32 entries each, unused ones dropped after CACHE_TTL); larger data have larger entries.
+SETTLED_RSS_MB = 64
+
 
 class BudgetExceeded(UserInputError):
     """Work stopped because it took longer than its budget (a user error: ask for less)."""

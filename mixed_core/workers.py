@@ -19,9 +19,9 @@ import multiprocessing
 import threading
 from typing import Any, Callable
 
-from .limits import Budget
+from .limits import STATSMODELS_WORKERS, Budget
 
-MAX_WORKERS = 2          # worker processes at once, for all sessions together
+MAX_WORKERS = STATSMODELS_WORKERS   # worker processes at once, for all sessions together
 POLL_SECONDS = 0.1       # how often the waiting thread checks its budget
 PRELOAD = ["mixed_core.fitting", "mixed_core.sm_engine"]
 
