@@ -40,13 +40,17 @@ MAX_TICK_LABELS = 60
 HIGHLIGHT_PALETTE = ("#D81B60", "#1E88E5", "#8E24AA", "#00897B", "#F4511E", "#6D4C41", "#3949AB", "#C0CA33",
                      "#00ACC1", "#5E35B1")
 HOVER_NUM = ":,.6~g"
-# plotly_white's layout and its defaults for the trace types drawn here (scatter, scattergl), built
-# once. Naming "plotly_white" in a figure makes plotly copy and validate the whole template (every
-# trace type's defaults) for each figure (about 40 ms) and sends it with every chart (7 kB); this one
-# draws the same charts, costs a quarter of that and is less than half the size.
-TEMPLATE = go.layout.Template(layout=pio.templates["plotly_white"].layout,
-                              data=dict(scatter=pio.templates["plotly_white"].data.scatter,
-                                        scattergl=pio.templates["plotly_white"].data.scattergl))
+# plotly_white as these charts use it, built once: its layout without the parts for chart kinds
+# drawn nowhere here (polar, ternary, 3D scenes, maps, colour scales) and its defaults for the
+# trace types drawn here (scatter, scattergl). Naming "plotly_white" in a figure made plotly copy
+# and validate the whole template (every trace type's defaults) for each figure, about 40 ms a
+# figure (a highlight rebuilds nine), and sent it with every chart (7 kB); this one draws the same
+# charts in a few ms and under 1 kB.
+_WHITE = pio.templates["plotly_white"]
+_UNUSED_LAYOUT = ("polar", "ternary", "scene", "geo", "mapbox", "coloraxis", "colorscale")
+TEMPLATE = go.layout.Template(
+    layout={k: v for k, v in _WHITE.layout.to_plotly_json().items() if k not in _UNUSED_LAYOUT},
+    data=dict(scatter=_WHITE.data.scatter, scattergl=_WHITE.data.scattergl))
 
 
 # ---------------------------------------------------------------------------------------------
