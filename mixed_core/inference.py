@@ -120,57 +120,132 @@ class _Groups:
     Every quantity inference needs is a sum over groups of B_i' Q(A_i) B_i (B_i = Z_i'[X_i y_i],
     A_i = Z_i'Z_i, Q a q x q matrix that depends on the group only through A_i), so with
     F_u[a, b] = sum over the groups i with A_i = A_u of outer(B_i[a], B_i[b]) each evaluation is a sum
-    over the U distinct A_u: O(U), not O(groups) (U is small when times are shared)."""
+    over the U distinct A_u: O(U), not O(groups) (U is small when times are shared).
 
-    CHUNK = 50_000  # groups per block when pooling (bounds the memory of the outer products)
+    For a symmetric Q (the criterion's C), the sum needs only the q(q+1)/2 distinct pairs (a, b) and
+    the upper triangle of each m x m block: ``Fs`` holds those, one row per (u, pair), so that one
+    evaluation is one matrix-vector product (:meth:`qsum_sym`). The full ``F`` (for Kenward-Roger's
+    general Q) is built when first needed."""
+
+    CHUNK = 50_000  # groups per block when pooling (bounds the memory of the products)
 
     def __init__(self, X, y, time, groups, n_groups, q):
         n, p = X.shape
-        W = np.column_stack([X, y])
-        Z = np.ones((n, 1)) if q == 1 else np.column_stack([np.ones(n), time])
+        cols = [X[:, j] for j in range(p)] + [y]
         self.n, self.p, self.q, self.G = n, p, q, n_groups
-        A = np.empty((n_groups, q, q))
-        B = np.empty((n_groups, q, p + 1))
-        for a in range(q):
-            for b in range(a, q):
-                A[:, a, b] = A[:, b, a] = np.bincount(groups, Z[:, a] * Z[:, b], minlength=n_groups)
-            for j in range(p + 1):
-                B[:, a, j] = np.bincount(groups, Z[:, a] * W[:, j], minlength=n_groups)
-        keys, inverse, counts = np.unique(A.reshape(n_groups, q * q), axis=0, return_inverse=True,
-                                          return_counts=True)
-        inverse = np.asarray(inverse).ravel()
-        U = len(keys)
-        self.A = keys.reshape(U, q, q)
-        self.counts = counts.astype(float)
         m = p + 1
+        A = np.empty((n_groups, q, q))
+        Bt = np.empty((q, m, n_groups))                 # B_i[a, j] = Bt[a, j, i]
+        A[:, 0, 0] = np.bincount(groups, minlength=n_groups)
+        for j, w in enumerate(cols):
+            Bt[0, j] = np.bincount(groups, w, minlength=n_groups)
+        if q == 2:
+            t = np.asarray(time, float)
+            A[:, 0, 1] = A[:, 1, 0] = np.bincount(groups, t, minlength=n_groups)
+            A[:, 1, 1] = np.bincount(groups, t * t, minlength=n_groups)
+            for j, w in enumerate(cols):
+                Bt[1, j] = np.bincount(groups, t * w, minlength=n_groups)
+        # The distinct A_i (sorted by their entries, as np.unique(axis=0) orders them) and each
+        # group's index among them.
+        pairs = [(a, b) for a in range(q) for b in range(a, q)]
+        entries = [A[:, a, b] for a, b in pairs]
+        order = np.lexsort(entries[::-1])
+        change = np.zeros(n_groups, dtype=bool)
+        change[0] = n_groups > 0
+        for e in entries:
+            sorted_e = e[order]
+            change[1:] |= sorted_e[1:] != sorted_e[:-1]
+        starts = np.flatnonzero(change)
+        inverse = np.empty(n_groups, dtype=np.intp)
+        inverse[order] = np.cumsum(change) - 1
+        U = len(starts)
+        self.A = A[order[starts]]
+        self.counts = np.diff(np.append(starts, n_groups)).astype(float)
+        self._Bt, self._inverse = Bt, inverse
+        self.pairs = pairs
+        self.entries = [np.ascontiguousarray(self.A[:, a, b]) for a, b in pairs]
+        self.upper = np.triu_indices(m)
+        J, K = self.upper
+        # Fs[:, k U + u]: the upper triangle of F_u[a, b] (+ F_u[b, a] when a != b) for pair k = (a, b),
+        # summed over the groups of class u (consecutive after sorting).
+        Bs = Bt[:, :, order]
+        Fs = np.empty((len(J), len(pairs) * U))
+        for k, (a, b) in enumerate(pairs):
+            prods = Bs[a][J] * Bs[b][K]
+            if a != b:
+                prods += Bs[b][J] * Bs[a][K]
+            if U:
+                Fs[:, k * U:(k + 1) * U] = np.add.reduceat(prods, starts, axis=1)
+        self.Fs = Fs                                    # (m(m+1)/2, pairs x U)
+        XtX = X.T @ X
+        Xty = X.T @ y
+        self.WtW = np.block([[XtX, Xty[:, None]], [Xty[None, :], np.array([[y @ y]])]])
+
+    @cached_property
+    def F(self) -> np.ndarray:
+        """F_u[a, b] (U, q, q, m, m) for a general (not symmetric) Q."""
+        B, inverse, q, U = np.moveaxis(self._Bt, 2, 0), self._inverse, self.q, len(self.counts)
+        m = B.shape[2]
         F = np.zeros((U, q * q * m * m))
-        for lo in range(0, n_groups, self.CHUNK):
-            hi = min(lo + self.CHUNK, n_groups)
+        for lo in range(0, self.G, self.CHUNK):
+            hi = min(lo + self.CHUNK, self.G)
             Bc = B[lo:hi]
             outer = (Bc[:, :, None, :, None] * Bc[:, None, :, None, :]).reshape(hi - lo, q * q * m * m)
             pool = sparse.csr_matrix((np.ones(hi - lo), (inverse[lo:hi], np.arange(hi - lo))), shape=(U, hi - lo))
             F += pool @ outer
-        self.F = F.reshape(U, q, q, m, m)
-        self.WtW = W.T @ W
+        return F.reshape(U, q, q, m, m)
 
     def qsum(self, Q: np.ndarray) -> np.ndarray:
         """sum over groups of B_i' Q_u B_i for per-distinct-A matrices Q (U, q, q): (p+1, p+1)."""
         return np.tensordot(Q, self.F, axes=([0, 1, 2], [0, 1, 2]))
 
+    def qsum_sym(self, Q) -> np.ndarray:
+        """:meth:`qsum` for a symmetric Q (each Q_u symmetric), given as its (U, q, q) array or as
+        the list of its distinct entries Q[:, a, b] (a <= b): one matrix-vector product."""
+        if isinstance(Q, np.ndarray):
+            Q = [Q[:, a, b] for a, b in self.pairs]
+        m = self.p + 1
+        S = np.zeros((m, m))
+        S[self.upper] = self.Fs @ np.concatenate(Q)
+        return S + np.triu(S, 1).T
+
+
+def _c_entries(g: _Groups, Lam: np.ndarray):
+    """The distinct entries [C_u[a, b] for a <= b] of C_u = Lam H_u^-1 Lam' with H_u = I + Lam' A_u Lam,
+    and the sum over groups of log|H_i|: in closed form (q = 1 or 2; H_u is symmetric positive definite)."""
+    if g.q == 1:
+        l2 = Lam[0, 0] ** 2
+        h = 1.0 + l2 * g.entries[0]
+        return [l2 / h], float(np.log(h) @ g.counts)
+    (l11, _), (l21, l22) = Lam
+    a, b, c = g.entries
+    # H = I + Lam' A Lam for Lam = [[l11, 0], [l21, l22]] (lower triangular; diagonal when l21 = 0)
+    h00 = 1.0 + l11 * l11 * a + 2 * l11 * l21 * b + l21 * l21 * c
+    h01 = l11 * l22 * b + l21 * l22 * c
+    h11 = 1.0 + l22 * l22 * c
+    det = h00 * h11 - h01 * h01
+    i00, i01, i11 = h11 / det, -h01 / det, h00 / det
+    # C = Lam H^-1 Lam'
+    c00 = l11 * l11 * i00
+    c01 = l11 * (l21 * i00 + l22 * i01)
+    c11 = l21 * l21 * i00 + 2 * l21 * l22 * i01 + l22 * l22 * i11
+    return [c00, c01, c11], float(np.log(det) @ g.counts)
+
 
 def _c_blocks(g: _Groups, Lam: np.ndarray):
-    """C_u = Lam H_u^-1 Lam' with H_u = I + Lam' A_u Lam, and sum over groups of log|H_i|."""
-    H = np.matmul(np.matmul(Lam.T, g.A), Lam) + np.eye(g.q)
-    sign, logdet = np.linalg.slogdet(H)
-    C = np.matmul(np.matmul(Lam, np.linalg.inv(H)), Lam.T)
-    return C, float(logdet @ g.counts)
+    """C_u (U, q, q) as an array (see :func:`_c_entries`), and sum over groups of log|H_i|."""
+    entries, logdet = _c_entries(g, Lam)
+    C = np.empty((len(g.counts), g.q, g.q))
+    for (a, b), e in zip(g.pairs, entries):
+        C[:, a, b] = C[:, b, a] = e
+    return C, logdet
 
 
 def _criterion(g: _Groups, theta, sigma, layout: str, reml: bool):
     """lmerTest's devfun_vp (the (RE)ML deviance at theta and sigma, beta profiled out) and
     get_covbeta (sigma^2 (X'V0^-1 X)^-1), from one evaluation."""
-    C, logdet_h = _c_blocks(g, _lambda(theta, layout))
-    S = g.WtW - g.qsum(C)
+    C, logdet_h = _c_entries(g, _lambda(theta, layout))
+    S = g.WtW - g.qsum_sym(C)
     p = g.p
     XtVX = S[:p, :p]
     chol = np.linalg.cholesky(XtVX)
@@ -343,8 +418,14 @@ class Inference:
         self.sigma = math.sqrt(float(result.residual_var))
         self.reml = bool(result.spec.reml)
         self.beta = np.asarray(result.fe_estimate, float)
-        self._groups = _Groups(np.asarray(data.X, float), np.asarray(data.y, float), np.asarray(data.time, float),
-                               np.asarray(data.group_index), data.n_groups, self.q)
+        # The criterion depends on y only through y - X b for any b (beta is profiled out), so the
+        # cross-products use y minus the fitted fixed part: the same deviance and cov(beta), without
+        # the cancellation of sums of y^2 (of order n ybar^2) that made the numerical derivatives
+        # noisy for large n.
+        X = np.asarray(data.X, float)
+        y_centred = np.asarray(data.y, float) - X @ self.beta
+        self._groups = _Groups(X, y_centred, np.asarray(data.time, float), np.asarray(data.group_index),
+                               data.n_groups, self.q)
         self.varpar = np.concatenate([self.theta, [self.sigma]])
         _, self.cov_beta = _criterion(self._groups, self.theta, self.sigma, self.layout, self.reml)
 
