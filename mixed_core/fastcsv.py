@@ -8,13 +8,17 @@ faster than pandas' parser on large files. It has no equivalent of ``skipinitial
 fails on rows of unequal length (where pandas pads or reports the line), so :func:`read_strings`
 returns ``None`` when a cell it read starts with a space or a tab, and for any file pyarrow does
 not read without complaint: pandas' parser then reads it, as before.
+
+The text may be given decoded (``str``) or as the file's UTF-8 bytes (``loading`` passes the bytes
+of a UTF-8 file, so that a large file is not decoded, split and encoded again on the way);
+pyarrow checks that every cell is valid UTF-8 and declines the file otherwise.
 """
 from __future__ import annotations
 
 import csv
-import io
-from typing import Optional
+from typing import Optional, Union
 
+import numpy as np
 import pandas as pd
 
 # Below this many characters pandas' parser is fast enough, and it stays the one that reads
@@ -22,33 +26,85 @@ import pandas as pd
 MIN_CHARS = 1_000_000
 
 
-def _body(text: str, skip: int) -> str:
-    """``text`` without its first ``skip`` lines (the header, read by the csv module)."""
-    parts = text.split("\n", skip)
-    return parts[skip] if len(parts) > skip else ""
+def _body_start(text: Union[str, bytes], skip: int) -> int:
+    """Where ``text`` goes on after its first ``skip`` lines (the header, read by the csv module)."""
+    newline = "\n" if isinstance(text, str) else b"\n"
+    start = 0
+    for _ in range(skip):
+        found = text.find(newline, start)
+        if found < 0:
+            return len(text)
+        start = found + 1
+    return start
 
 
-def read_strings(text: str, delimiter: str, skip: int, min_chars: Optional[int] = None) -> Optional[pd.DataFrame]:
-    """The rows after the first ``skip`` lines of ``text`` as a DataFrame of strings (columns
-    0..k-1, ``""`` for an empty cell), or ``None`` when pandas' parser should read them."""
+def _body(text: Union[str, bytes], skip: int):
+    """``text`` without its first ``skip`` lines."""
+    start = _body_start(text, skip)
+    return text[start:] if start else text
+
+
+def _starts_with_blank(column) -> bool:
+    """Whether a cell of the Arrow string column starts with a space or a tab (from the offsets
+    and the first byte of each cell, without a regular expression over the cells)."""
+    import pyarrow as pa
+
+    for chunk in column.chunks:
+        if len(chunk) == 0:
+            continue
+        buffers = chunk.buffers()
+        kind = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
+        offsets = np.frombuffer(buffers[1], dtype=kind)[chunk.offset:chunk.offset + len(chunk) + 1]
+        if buffers[2] is None or offsets[-1] == offsets[0]:
+            continue
+        data = np.frombuffer(buffers[2], dtype=np.uint8)
+        starts = offsets[:-1][offsets[1:] > offsets[:-1]]
+        first = data[starts]
+        if ((first == 0x20) | (first == 0x09)).any():
+            return True
+    return False
+
+
+def read_strings(text: Union[str, bytes], delimiter: str, skip: int,
+                 min_chars: Optional[int] = None) -> Optional[pd.DataFrame]:
+    """The rows after the first ``skip`` lines of ``text`` (a ``str``, or UTF-8 ``bytes``) as a
+    DataFrame of strings (columns 0..k-1, ``""`` for an empty cell), or ``None`` when pandas'
+    parser should read them."""
     if len(text) < (MIN_CHARS if min_chars is None else min_chars):
         return None
-    body = _body(text, skip)
-    if not body.strip():
-        return None
     import pyarrow as pa
-    import pyarrow.compute as pc
     import pyarrow.csv as pacsv
 
-    first_row = next(csv.reader([body.split("\n", 1)[0]], delimiter=delimiter, quotechar='"'), [])
+    if isinstance(text, str):
+        body = _body(text, skip)
+        if not body.strip():
+            return None
+        first_line = body.split("\n", 1)[0]
+        raw = body.encode("utf-8")
+        source = pa.py_buffer(raw)
+        quoted = '"' in body
+    else:
+        raw = bytes(text)
+        start = _body_start(raw, skip)
+        if not raw[start:start + 4096].strip() and not raw[start:].strip():
+            return None
+        end = raw.find(b"\n", start)
+        try:
+            first_line = raw[start:len(raw) if end < 0 else end].decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+        source = pa.py_buffer(memoryview(raw)[start:])   # the body, without a copy
+        quoted = raw.find(b'"', start) >= 0
+
+    first_row = next(csv.reader([first_line], delimiter=delimiter, quotechar='"'), [])
     width = len(first_row)   # any row of another width (or a first row that goes on) makes pyarrow fail
     names = [f"c{i}" for i in range(width)]
     try:
         table = pacsv.read_csv(
-            io.BytesIO(body.encode("utf-8")),
+            pa.BufferReader(source),
             read_options=pacsv.ReadOptions(column_names=names, block_size=1 << 24),
             parse_options=pacsv.ParseOptions(delimiter=delimiter, quote_char='"', double_quote=True,
-                                              escape_char=False, newlines_in_values='"' in body,
+                                              escape_char=False, newlines_in_values=quoted,
                                               ignore_empty_lines=True),
             convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names}, null_values=[],
                                                  strings_can_be_null=False, quoted_strings_can_be_null=False))
@@ -57,7 +113,7 @@ def read_strings(text: str, delimiter: str, skip: int, min_chars: Optional[int] 
     # A cell that starts with a blank is one pandas' skipinitialspace would have read otherwise
     # (without the blank, and a quote after it as a quote): pandas reads such files.
     for column in table.columns:
-        if pc.any(pc.match_substring_regex(column, pattern="^[ \t]")).as_py():
+        if _starts_with_blank(column):
             return None
     frame = table.to_pandas()
     frame.columns = range(frame.shape[1])

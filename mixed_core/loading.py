@@ -7,6 +7,7 @@ sentence saying what is wrong and what to do.
 """
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime
 import io
@@ -109,7 +110,7 @@ def load_table(source: Source, filename: Optional[str] = None) -> tuple[pd.DataF
     """:func:`read_table` and the :class:`ReadReport` of what was decided per column."""
     data, filename = _read_bytes(source, filename)
     label = f"'{filename}'" if filename else "the file"
-    if not data.strip():
+    if not data[:4096].strip() and not data.strip():
         raise _problem(f"{label} is empty. Choose a file with a header row and at least one data row.")
     kind = _format_of(data, filename)
     report = ReadReport(label=label, format=kind)
@@ -270,6 +271,9 @@ def _cell_name(value) -> str:
 
 
 def _read_text(data: bytes, label: str, report: ReadReport, tab_default: bool) -> pd.DataFrame:
+    fast = _read_utf8_text_fast(data, label, report, tab_default)
+    if fast is not None:
+        return fast
     text = _decode(data, label).lstrip("\r\n")
     delimiter = _sniff_delimiter(text[:_SNIFF_CHARS], "\t" if tab_default else ",")
     report.delimiter = delimiter
@@ -281,6 +285,51 @@ def _read_text(data: bytes, label: str, report: ReadReport, tab_default: bool) -
         raise _problem(f"{label} is empty. Choose a file with a header row and at least one data row.")
     check_columns(len(header), _capitalised(label))
     body = _raw_text_table(text, delimiter, reader.line_num, label)
+    return _decide_columns(body, header, delimiter, label, report)
+
+
+_UTF8_BOM = b"\xef\xbb\xbf"
+
+
+def _read_utf8_text_fast(data: bytes, label: str, report: ReadReport, tab_default: bool) -> Optional[pd.DataFrame]:
+    """:func:`_read_text` for a large UTF-8 file without decoding the whole file to a Python string:
+    the start of the file is decoded for the sniffer and the header (the same characters
+    :func:`_read_text` looks at), and pyarrow reads the bytes after the header (checking that every
+    cell is valid UTF-8). None when this does not apply (a small file, another encoding, anything
+    pyarrow declines): :func:`_read_text` then reads the file as before."""
+    if len(data) < fastcsv.MIN_CHARS or data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return None
+    start = len(_UTF8_BOM) if data.startswith(_UTF8_BOM) else 0
+    while start < len(data) and data[start] in b"\r\n":   # text.lstrip("\r\n")
+        start += 1
+    head_bytes = data[start:start + 4 * _SNIFF_CHARS + 4]
+    complete = start + len(head_bytes) >= len(data)
+    try:
+        head = codecs.getincrementaldecoder("utf-8")().decode(head_bytes, final=complete)
+    except UnicodeDecodeError:
+        return None
+    sample = head[:_SNIFF_CHARS]
+    if "\x00" in sample or len(_CONTROL_CHARS.findall(sample)) > 0.01 * len(sample):
+        return None   # _read_text says what is wrong
+    delimiter = _sniff_delimiter(sample, "\t" if tab_default else ",")
+    reader = csv.reader(io.StringIO(head), delimiter=delimiter, quotechar='"', skipinitialspace=True)
+    header = next(reader, [])
+    if not header:
+        return None
+    skip = reader.line_num
+    if not complete and head.count("\n") <= skip:
+        return None   # a header longer than the decoded start: read the file as before
+    check_columns(len(header), _capitalised(label))
+    body = fastcsv.read_strings(data[start:], delimiter, skip)
+    if body is None:
+        return None
+    report.delimiter = delimiter
+    return _decide_columns(body, header, delimiter, label, report)
+
+
+def _decide_columns(body: pd.DataFrame, header: list, delimiter: str, label: str, report: ReadReport) -> pd.DataFrame:
+    """The columns of the text table ``body`` (strings as written) decided one by one
+    (:func:`mixed_core.values.interpret`) under the names of ``header``."""
     width = len(header)
     if body.shape[1] > width:
         # Trailing delimiters ("1,2,3,") give empty extra fields; real extra values are an error.

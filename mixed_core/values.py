@@ -83,7 +83,21 @@ class ColumnReading:
 def interpret(name, raw: pd.Series, delimiter: Optional[str] = None) -> tuple[pd.Series, ColumnReading]:
     """The column ``raw`` (strings exactly as written, ``""`` for an empty cell) as text,
     numbers or dates, and what was decided. ``delimiter`` is the file's (``;`` and tab
-    files come from locales that write decimal commas); ``None`` for cells of a workbook."""
+    files come from locales that write decimal commas); ``None`` for cells of a workbook.
+
+    The decisions are those of :func:`interpret_per_value` (the rules, value by value), made
+    faster in two ways that give the same column and reading (``tests/test_values_fast.py``):
+    a column whose bytes can only be plain numbers is converted by Arrow in one pass
+    (:func:`_plain_numbers_fast`), and any other column is decided once per distinct spelling
+    (:func:`_interpret_distinct`), the counts standing in for the repeated cells."""
+    fast = _plain_numbers_fast(name, raw, delimiter)
+    if fast is not None:
+        return fast
+    return _interpret_distinct(name, raw, delimiter)
+
+
+def interpret_per_value(name, raw: pd.Series, delimiter: Optional[str] = None) -> tuple[pd.Series, ColumnReading]:
+    """:func:`interpret` cell by cell: the reference the faster paths are tested against."""
     values = raw.astype(str).str.strip()
     empty = values == ""
     filled = values[~empty]
@@ -128,18 +142,191 @@ def _text(name, raw: pd.Series, empty: pd.Series) -> tuple[pd.Series, ColumnRead
     return text, ColumnReading(name, "text")
 
 
+# ---------------------------------------------------------------- faster paths
+
+# The bytes a column of plain numbers (or the markers "", ".", "-") can contain.
+_PLAIN_BYTES = b"0123456789.+-eE"
+_DIGIT_BYTES = np.zeros(256, dtype=bool)
+_DIGIT_BYTES[list(b"0123456789")] = True
+
+
+def _arrow_strings(raw: pd.Series):
+    """The Arrow chunks behind a pandas ``str`` column read from a file, or None."""
+    dtype = raw.dtype
+    if not (isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"):
+        return None
+    import pyarrow as pa
+
+    chunked = raw.array.__arrow_array__()
+    if chunked.null_count or not all(pa.types.is_string(c.type) or pa.types.is_large_string(c.type)
+                                     for c in chunked.chunks):
+        return None
+    return chunked
+
+
+def _chunk_bytes(chunk):
+    """(offsets relative to ``data``, data bytes) of one Arrow string chunk."""
+    import pyarrow as pa
+
+    offset_type = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
+    buffers = chunk.buffers()
+    offsets = np.frombuffer(buffers[1], dtype=offset_type)[chunk.offset:chunk.offset + len(chunk) + 1]
+    data = np.frombuffer(buffers[2], dtype=np.uint8) if buffers[2] is not None else np.zeros(0, np.uint8)
+    return offsets.astype(np.int64), data
+
+
+def _plain_numbers_fast(name, raw: pd.Series, delimiter: Optional[str]):
+    """The column and reading :func:`interpret_per_value` gives, for a column whose cells are all
+    plain numbers (``_PLAIN``: digits, one sign, one decimal point, an exponent) or the markers
+    "", "." and "-", decided from the bytes and converted by Arrow; None for any other column
+    (or anything this path does not decide: leading zeros, a ``+`` on whole numbers, numbers
+    beyond 2**63, a decimal point in a ``;`` or tab file), which the rules then decide.
+
+    Why it is the same: with only these bytes, Arrow's string-to-float conversion accepts exactly
+    the spellings ``_PLAIN`` accepts (a test enumerates every spelling of up to six characters) and
+    rounds to the nearest double as pandas' ``to_numeric`` does; whole numbers without '.', 'e' or
+    'E' are converted to int64 as ``to_numeric`` does (Arrow refuses '+5', which then goes the
+    per-value way)."""
+    chunked = _arrow_strings(raw)
+    if chunked is None or len(raw) == 0:
+        return None
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    lengths, firsts, seconds, thirds = [], [], [], []
+    marks = {ord(c): 0 for c in ".eE"}
+    for chunk in chunked.chunks:
+        if len(chunk) == 0:
+            continue
+        offsets, data = _chunk_bytes(chunk)
+        used = data[offsets[0]:offsets[-1]]
+        if bytes(memoryview(used)).translate(None, _PLAIN_BYTES):
+            return None                           # another character: not plain numbers
+        for byte in marks:
+            marks[byte] += int(np.count_nonzero(used == byte))
+        length = np.diff(offsets)
+        start = offsets[:-1]
+        last = max(int(offsets[-1]) - 1, 0)
+        if offsets[-1] == 0:
+            data = np.zeros(1, np.uint8)
+        lengths.append(length)
+        # the first three bytes of each cell (bytes beyond a short cell are ignored below)
+        firsts.append(data[np.minimum(start, last)])
+        seconds.append(data[np.minimum(start + 1, last)])
+        thirds.append(data[np.minimum(start + 2, last)])
+    if not lengths:
+        return None
+    length = np.concatenate(lengths)
+    first, second, third = np.concatenate(firsts), np.concatenate(seconds), np.concatenate(thirds)
+    one = length == 1
+    empty = length == 0
+    dot_marker = one & (first == ord("."))
+    dash_marker = one & (first == ord("-"))
+    if (one & ~_DIGIT_BYTES[first] & ~dot_marker & ~dash_marker).any():
+        return None                               # '+', 'e' alone: not numbers, the rules decide
+    missing = empty | dot_marker | dash_marker
+    n_content = len(length) - int(missing.sum())
+    if n_content == 0:
+        return None                               # only markers: text (the rules say why)
+    signed = (first == ord("+")) | (first == ord("-"))
+    lead = np.where(signed, second, first)
+    after = np.where(signed, third, second)
+    body_length = length - signed
+    if (~missing & (lead == ord("0")) & (body_length >= 2) & _DIGIT_BYTES[after]).any():
+        return None                               # leading zeros: identifiers (the rules say so)
+    if delimiter not in (None, ",") and marks[ord(".")]:
+        return None                               # '1.234' in a ';' file: the rules decide
+    content_mask = ~missing
+    values = chunked if n_content == len(length) else chunked.filter(pa.array(content_mask))
+    whole = not any(marks.values())
+    try:
+        if whole:
+            numbers = pc.cast(values, pa.int64()).to_numpy()
+        else:
+            numbers = pc.cast(values, pa.float64()).to_numpy()
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    if not whole and not (np.abs(numbers) < 2.0 ** 63).all():
+        return None                               # infinities, or integers pandas would keep as uint64
+    markers = {}
+    if empty.any():
+        markers["(empty)"] = int(empty.sum())
+    found = [(int(np.argmax(m)), spelling, int(m.sum())) for spelling, m in ((".", dot_marker), ("-", dash_marker))
+             if m.any()]
+    for _, spelling, count in sorted(found):
+        markers[spelling] = count
+    reading = ColumnReading(name, "number", markers=markers)
+    if n_content == len(length):
+        return pd.Series(numbers, index=raw.index, name=raw.name if whole else None), reading
+    out = np.full(len(length), np.nan)
+    out[content_mask] = numbers
+    return pd.Series(out, index=raw.index, dtype=float), reading
+
+
+def _interpret_distinct(name, raw: pd.Series, delimiter: Optional[str]) -> tuple[pd.Series, ColumnReading]:
+    """:func:`interpret_per_value`, deciding once per distinct spelling: every rule depends on the
+    cells only through which spellings occur (in order of first appearance) and, for the sentence
+    about a column of mostly numbers and the markers, how often each occurs."""
+    values = raw.astype(str).str.strip()
+    if values.isna().any():
+        return interpret_per_value(name, raw, delimiter)
+    codes, uniques = pd.factorize(values)
+    spellings = pd.Series(uniques)
+    counts = np.bincount(codes, minlength=len(spellings))
+    empty_s = (spellings == "").to_numpy(dtype=bool)
+    empty = empty_s[codes]
+    if empty_s.all():
+        return pd.Series(np.nan, index=raw.index, dtype=float), ColumnReading(name, "empty")
+    marker_s = spellings.isin(_MARKER_SPELLINGS).to_numpy(dtype=bool) & ~empty_s
+    content_s = ~empty_s & ~marker_s
+    if not content_s.any():
+        return _text(name, raw, empty)
+    content = spellings[content_s]
+    content_counts = counts[content_s]
+    numbers, reading = _numbers(name, content, delimiter, content_counts)
+    if numbers is None:
+        dates, date_reading = _dates(name, content)
+        if dates is None:
+            text, text_reading = _text(name, raw, empty)
+            text_reading.problem = reading.problem or date_reading.problem
+            return text, text_reading
+        numbers, reading = dates, date_reading
+    markers = {}
+    if empty_s.any():
+        markers["(empty)"] = int(counts[empty_s].sum())
+    for position in np.flatnonzero(marker_s):
+        markers[spellings.iloc[position]] = int(counts[position])
+    reading.markers = markers
+    position = np.full(len(spellings), -1, dtype=np.int64)
+    position[content_s] = np.arange(int(content_s.sum()))
+    cell = position[codes]                      # each cell's index in ``content`` (-1: missing)
+    if reading.kind == "number":
+        if content_counts.sum() == len(raw) and pd.api.types.is_integer_dtype(numbers.dtype):
+            return pd.Series(numbers.to_numpy()[cell], index=raw.index, name=raw.name), reading
+        per_spelling = np.append(numbers.to_numpy(dtype=float), np.nan)
+        return pd.Series(per_spelling[cell], index=raw.index, dtype=float), reading
+    per_spelling = numbers.to_numpy()
+    per_spelling = np.append(per_spelling, np.array([np.datetime64("NaT")], dtype=per_spelling.dtype))
+    return pd.Series(per_spelling[cell], index=raw.index, dtype=numbers.dtype), reading
+
+
 # ---------------------------------------------------------------- numbers
 
-def _numbers(name, content: pd.Series, delimiter: Optional[str]):
-    """(parsed numbers or None, reading). ``content`` holds no empty cells or markers."""
+def _numbers(name, content: pd.Series, delimiter: Optional[str], counts: Optional[np.ndarray] = None):
+    """(parsed numbers or None, reading). ``content`` holds no empty cells or markers; with
+    ``counts``, it holds distinct spellings (in order of first appearance) and how many cells
+    each stands for (the parsed numbers are then one per spelling)."""
     label = f"'{name}'"
     numberish = content.str.match(_NUMBERISH)
     if not numberish.all():
         problem = None
-        if numberish.mean() >= 0.5:
+        weights = np.ones(len(content), dtype=np.int64) if counts is None else np.asarray(counts)
+        flags = numberish.to_numpy(dtype=bool)
+        if weights[flags].sum() / weights.sum() >= 0.5:
             bad = content[~numberish]
+            n_bad = int(weights[~flags].sum())
             problem = (f"Column {label} is read as text because '{bad.iloc[0]}' is not a number "
-                       f"({len(bad)} such cell{'s' if len(bad) != 1 else ''}; the others are numbers). "
+                       f"({n_bad} such cell{'s' if n_bad != 1 else ''}; the others are numbers). "
                        "Correct the value or leave the cell empty, and load the file again.")
         return None, ColumnReading(name, "text", problem=problem)
     plain = content.str.match(_PLAIN)
