@@ -28,6 +28,8 @@ import numpy as np
 import pandas as pd
 from scipy import sparse, special
 
+from .threads import single_threaded_blas
+
 DF_METHODS = ("satterthwaite", "kenward-roger", "z")
 DF_LABELS = {"satterthwaite": "Satterthwaite", "kenward-roger": "Kenward-Roger", "z": "z (normal)"}
 ADJUSTMENTS = ("tukey", "holm", "none")
@@ -97,6 +99,16 @@ def jacobian(f, x, d: float = 1e-4, r: int = 4) -> list:
             h = h / 2
         out.append(_richardson(approx))
     return out
+
+
+def batched(f_many, scheme):
+    """``scheme(f)`` (``hessian`` or ``jacobian`` with its arguments bound) with every value of f
+    computed by one call ``f_many(points)``: the schemes' points do not depend on f's values, so a
+    first run records them and a second run uses the values, with the same arithmetic."""
+    points = []
+    scheme(lambda x: points.append(np.array(x, float)) or 0.0)
+    values = iter(f_many(points))
+    return scheme(lambda x: next(values))
 
 
 # ----------------------------------------------------------------------- the model's pieces
@@ -245,7 +257,31 @@ def _criterion(g: _Groups, theta, sigma, layout: str, reml: bool):
     """lmerTest's devfun_vp (the (RE)ML deviance at theta and sigma, beta profiled out) and
     get_covbeta (sigma^2 (X'V0^-1 X)^-1), from one evaluation."""
     C, logdet_h = _c_entries(g, _lambda(theta, layout))
-    S = g.WtW - g.qsum_sym(C)
+    return _criterion_from(g, g.WtW - g.qsum_sym(C), logdet_h, sigma, reml)
+
+
+def _criteria(g: _Groups, points, layout: str, reml: bool) -> list:
+    """:func:`_criterion` at many points (theta, sigma) = points[k] at once: the sums over the distinct
+    Z'Z for every point in one matrix product (one pass over the pooled cross-products)."""
+    if not points:
+        return []
+    entries, logdets = [], []
+    for vp in points:
+        C, logdet_h = _c_entries(g, _lambda(np.asarray(vp[:-1], float), layout))
+        entries.append(np.concatenate(C))
+        logdets.append(logdet_h)
+    m = g.p + 1
+    sums = g.Fs @ np.column_stack(entries)          # (m(m+1)/2, points)
+    out = []
+    for k, vp in enumerate(points):
+        S = np.zeros((m, m))
+        S[g.upper] = sums[:, k]
+        S = S + np.triu(S, 1).T
+        out.append(_criterion_from(g, g.WtW - S, logdets[k], vp[-1], reml))
+    return out
+
+
+def _criterion_from(g: _Groups, S: np.ndarray, logdet_h: float, sigma, reml: bool):
     p = g.p
     XtVX = S[:p, :p]
     chol = np.linalg.cholesky(XtVX)
@@ -273,11 +309,11 @@ def _t_quantile(df, level=0.95):
 
 
 def _tukey_p(t, df, n_means: int) -> np.ndarray:
-    """emmeans' Tukey adjustment: ptukey(|t| sqrt 2, n_means, df) per contrast, each with its own df."""
-    from scipy.stats import studentized_range
+    """emmeans' Tukey adjustment: ptukey(|t| sqrt 2, n_means, df, lower.tail = FALSE) per contrast, each
+    with its own df (R's ptukey, ported in ``mixed_core.tukey``)."""
+    from .tukey import ptukey
     t, df = np.atleast_1d(np.asarray(t, float)), np.atleast_1d(np.asarray(df, float))
-    return np.array([float(studentized_range.sf(abs(ti) * math.sqrt(2), n_means, di))
-                     for ti, di in zip(t, df)])
+    return np.array([ptukey(abs(ti) * math.sqrt(2), n_means, di, lower_tail=False) for ti, di in zip(t, df)])
 
 
 def _holm(p: np.ndarray) -> np.ndarray:
@@ -423,11 +459,12 @@ class Inference:
         # the cancellation of sums of y^2 (of order n ybar^2) that made the numerical derivatives
         # noisy for large n.
         X = np.asarray(data.X, float)
-        y_centred = np.asarray(data.y, float) - X @ self.beta
-        self._groups = _Groups(X, y_centred, np.asarray(data.time, float), np.asarray(data.group_index),
-                               data.n_groups, self.q)
-        self.varpar = np.concatenate([self.theta, [self.sigma]])
-        _, self.cov_beta = _criterion(self._groups, self.theta, self.sigma, self.layout, self.reml)
+        with single_threaded_blas():
+            y_centred = np.asarray(data.y, float) - X @ self.beta
+            self._groups = _Groups(X, y_centred, np.asarray(data.time, float), np.asarray(data.group_index),
+                                   data.n_groups, self.q)
+            self.varpar = np.concatenate([self.theta, [self.sigma]])
+            _, self.cov_beta = _criterion(self._groups, self.theta, self.sigma, self.layout, self.reml)
 
     # ---- Satterthwaite (lmerTest) -------------------------------------------------------------
     def _dev(self, vp):
@@ -436,10 +473,17 @@ class Inference:
     def _cov(self, vp):
         return _criterion(self._groups, vp[:-1], vp[-1], self.layout, self.reml)[1]
 
+    def _devs(self, points):
+        return [dev for dev, _ in _criteria(self._groups, points, self.layout, self.reml)]
+
+    def _covs(self, points):
+        return [cov for _, cov in _criteria(self._groups, points, self.layout, self.reml)]
+
     @cached_property
     def vcov_varpar(self) -> np.ndarray:
         """2 x (pseudo-)inverse Hessian of the deviance in (theta, sigma), as lmerTest."""
-        h = hessian(self._dev, self.varpar)
+        with single_threaded_blas():   # long thin products: BLAS threads only spin on a busy machine
+            h = batched(self._devs, lambda f: hessian(f, self.varpar))
         values, vectors = np.linalg.eigh(h)
         pos = values > 1e-8
         h_inv = (vectors[:, pos] / values[pos]) @ vectors[:, pos].T
@@ -448,7 +492,8 @@ class Inference:
     @cached_property
     def jac(self) -> np.ndarray:
         """d cov(beta) / d varpar: (k, p, p)."""
-        return np.array(jacobian(self._cov, self.varpar))
+        with single_threaded_blas():
+            return np.array(batched(self._covs, lambda f: jacobian(f, self.varpar)))
 
     def satterthwaite_df(self, L) -> np.ndarray:
         L = np.atleast_2d(np.asarray(L, float))
@@ -460,6 +505,10 @@ class Inference:
     # ---- Kenward-Roger (pbkrtest's vcovAdj and Lb_ddf) ------------------------------------------
     @cached_property
     def _kr(self):
+        with single_threaded_blas():
+            return self._kenward_roger()
+
+    def _kenward_roger(self):
         if not self.reml:
             raise ValueError("Kenward-Roger degrees of freedom need a REML fit.")
         g, q, p = self._groups, self.q, self._groups.p

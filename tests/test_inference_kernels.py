@@ -104,3 +104,17 @@ def test_criterion_from_centred_response_equals_the_direct_one(random_slope):
         assert dev_c == pytest.approx(dev_d, rel=1e-10)
         np.testing.assert_allclose(cov_c, cov_d, rtol=1e-8)
         assert math.isfinite(dev_c)
+
+
+def test_batched_derivatives_equal_one_evaluation_at_a_time():
+    frame = simulate(SimulationParams(seed=9, persons_per_category=40)).data
+    spec = ModelSpec(ColumnRoles("income", "years_after_grad", "person", "major"), random_slope=True)
+    inf = Inference(fit_mixed(prepare(frame, spec), spec))
+    from mixed_core.inference import hessian, jacobian
+    calls = []
+    h_direct = hessian(lambda vp: calls.append(1) or inf._dev(vp), inf.varpar)
+    j_direct = np.array(jacobian(inf._cov, inf.varpar))
+    assert len(calls) == 81
+    h = 2 * np.linalg.pinv(h_direct)
+    np.testing.assert_allclose(inf.vcov_varpar, h, rtol=1e-6, atol=1e-12 * np.abs(h).max())
+    np.testing.assert_allclose(inf.jac, j_direct, rtol=1e-6, atol=1e-9 * np.abs(j_direct).max())
