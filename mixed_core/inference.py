@@ -180,7 +180,7 @@ class _Groups:
         J, K = self.upper
         # Fs[:, k U + u]: the upper triangle of F_u[a, b] (+ F_u[b, a] when a != b) for pair k = (a, b),
         # summed over the groups of class u (consecutive after sorting).
-        Bs = Bt[:, :, order]
+        Bs = Bt.take(order, axis=2)                     # C-contiguous: fast row products
         Fs = np.empty((len(J), len(pairs) * U))
         for k, (a, b) in enumerate(pairs):
             prods = Bs[a][J] * Bs[b][K]
@@ -271,7 +271,7 @@ def _criteria(g: _Groups, points, layout: str, reml: bool) -> list:
         entries.append(np.concatenate(C))
         logdets.append(logdet_h)
     m = g.p + 1
-    sums = g.Fs @ np.column_stack(entries)          # (m(m+1)/2, points)
+    sums = g.Fs @ np.stack(entries).T               # (m(m+1)/2, points)
     out = []
     for k, vp in enumerate(points):
         S = np.zeros((m, m))
