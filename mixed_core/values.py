@@ -137,8 +137,10 @@ def _count_markers(empty, filled, is_marker) -> dict:
     return counts
 
 
-def _text(name, raw: pd.Series, empty: pd.Series) -> tuple[pd.Series, ColumnReading]:
-    text = raw.astype(str).where(~empty)   # exactly as written; an empty (or blank) cell is missing
+def _text(name, raw: pd.Series, empty) -> tuple[pd.Series, ColumnReading]:
+    text = raw.astype(str)
+    if np.asarray(empty).any():
+        text = text.where(~empty)   # exactly as written; an empty (or blank) cell is missing
     return text, ColumnReading(name, "text")
 
 
@@ -263,11 +265,30 @@ def _plain_numbers_fast(name, raw: pd.Series, delimiter: Optional[str]):
     return pd.Series(out, index=raw.index, dtype=float), reading
 
 
+def _needs_no_strip(raw: pd.Series) -> bool:
+    """True when no cell of an Arrow string column starts or ends with a byte that could be (part
+    of) white space: a control character, a space, or any non-ASCII byte (stripping is then a no-op)."""
+    chunked = _arrow_strings(raw)
+    if chunked is None:
+        return False
+    for chunk in chunked.chunks:
+        if len(chunk) == 0:
+            continue
+        offsets, data = _chunk_bytes(chunk)
+        filled = offsets[1:] > offsets[:-1]
+        if not filled.any():
+            continue
+        ends = data[np.concatenate([offsets[:-1][filled], offsets[1:][filled] - 1])]
+        if ((ends < 0x21) | (ends > 0x7E)).any():
+            return False
+    return True
+
+
 def _interpret_distinct(name, raw: pd.Series, delimiter: Optional[str]) -> tuple[pd.Series, ColumnReading]:
     """:func:`interpret_per_value`, deciding once per distinct spelling: every rule depends on the
     cells only through which spellings occur (in order of first appearance) and, for the sentence
     about a column of mostly numbers and the markers, how often each occurs."""
-    values = raw.astype(str).str.strip()
+    values = raw.astype(str) if _needs_no_strip(raw) else raw.astype(str).str.strip()
     if values.isna().any():
         return interpret_per_value(name, raw, delimiter)
     codes, uniques = pd.factorize(values)
