@@ -18,7 +18,6 @@ from __future__ import annotations
 import csv
 from typing import Optional, Union
 
-import numpy as np
 import pandas as pd
 
 # Below this many characters pandas' parser is fast enough, and it stays the one that reads
@@ -47,19 +46,13 @@ def _body(text: Union[str, bytes], skip: int):
 def _starts_with_blank(column) -> bool:
     """Whether a cell of the Arrow string column starts with a space or a tab (from the offsets
     and the first byte of each cell, without a regular expression over the cells)."""
-    import pyarrow as pa
+    from .values import _chunk_bytes
 
     for chunk in column.chunks:
         if len(chunk) == 0:
             continue
-        buffers = chunk.buffers()
-        kind = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
-        offsets = np.frombuffer(buffers[1], dtype=kind)[chunk.offset:chunk.offset + len(chunk) + 1]
-        if buffers[2] is None or offsets[-1] == offsets[0]:
-            continue
-        data = np.frombuffer(buffers[2], dtype=np.uint8)
-        starts = offsets[:-1][offsets[1:] > offsets[:-1]]
-        first = data[starts]
+        offsets, data = _chunk_bytes(chunk)
+        first = data[offsets[:-1][offsets[1:] > offsets[:-1]]]
         if ((first == 0x20) | (first == 0x09)).any():
             return True
     return False

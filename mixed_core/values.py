@@ -185,7 +185,7 @@ def _plain_numbers_fast(name, raw: pd.Series, delimiter: Optional[str]):
     beyond 2**63, a decimal point in a ``;`` or tab file), which the rules then decide.
 
     Why it is the same: with only these bytes, Arrow's string-to-float conversion accepts exactly
-    the spellings ``_PLAIN`` accepts (a test enumerates every spelling of up to six characters) and
+    the spellings ``_PLAIN`` accepts (a test enumerates every spelling of up to five characters) and
     rounds to the nearest double as pandas' ``to_numeric`` does; whole numbers without '.', 'e' or
     'E' are converted to int64 as ``to_numeric`` does (Arrow refuses '+5', which then goes the
     per-value way)."""
