@@ -47,7 +47,7 @@ from typing import Optional
 
 import numpy as np
 import pandas as pd
-from scipy import linalg, optimize
+from scipy import linalg, optimize, sparse
 
 from .design import ModelData
 from .conditioning import recentre_time
@@ -232,33 +232,47 @@ def _means(sums: np.ndarray, counts: np.ndarray) -> np.ndarray:
     return sums / np.where(counts > 0, counts, 1.0)[:, None]
 
 
+def _summer(groups: np.ndarray, n_groups: int):
+    """A function summing the rows of an (n, k) C-ordered array per group, in row order (the
+    same additions as ``np.bincount`` column by column, in one pass over the rows)."""
+    n = len(groups)
+    indicator = sparse.csr_matrix((np.ones(n), groups, np.arange(n + 1)), shape=(n, n_groups)).T
+    return lambda rows: np.asarray(indicator @ rows).reshape(n_groups, -1)
+
+
 def group_statistics(D: np.ndarray, groups: np.ndarray, n_groups: int, u: Optional[np.ndarray] = None) -> GroupStats:
-    """``GroupStats`` of the rows D ((n, p+1), column-major) in groups 0..n_groups-1, with the
-    slope's Z column u (None without a random slope), from group-centred data."""
+    """``GroupStats`` of the rows D ((n, p+1)) in groups 0..n_groups-1, with the slope's Z
+    column u (None without a random slope), from group-centred data."""
     n, k = D.shape
+    D = np.ascontiguousarray(D, dtype=float)
+    groups = np.asarray(groups, dtype=np.int64)
     counts = np.bincount(groups, minlength=n_groups).astype(float)
     safe = np.where(counts > 0, counts, 1.0)
-    per_group = lambda w: np.bincount(groups, weights=w, minlength=n_groups)
-    dsum = np.empty((n_groups, k))
-    E = np.empty((n, k), order="F")
-    for j in range(k):
-        dsum[:, j] = per_group(D[:, j])
-        E[:, j] = D[:, j] - (dsum[:, j] / safe)[groups]
+    per_group = _summer(groups, n_groups)
+    dsum = per_group(D)
+    E = np.empty((n, k))
+    scratch = np.empty((n, k))
+    # (np.take of whole rows needs a C-ordered table: the sparse product may return one in F order)
+    np.take(np.ascontiguousarray(dsum / safe[:, None]), groups, axis=0, out=scratch)
+    np.subtract(D, scratch, out=E)
     if u is None:
         return GroupStats(n=n, counts=counts, dsum=dsum, within=E.T @ E)
-    ubar = per_group(u) / safe
+    ubar = np.bincount(groups, weights=u, minlength=n_groups) / safe
     uc = u - ubar[groups]
-    stt = per_group(uc * uc)
+    stt = np.bincount(groups, weights=uc * uc, minlength=n_groups)
     # A group whose time is constant has stt at rounding level: treat it as exactly constant.
     scale = np.abs(ubar) + 1.0
     constant = stt <= counts * (16 * _EPS * scale) ** 2
     stt[constant] = 0.0
     uc[constant[groups]] = 0.0
-    tdc = np.empty((n_groups, k))
+    ucol = uc[:, None]
+    np.multiply(ucol, E, out=scratch)
+    tdc = per_group(scratch)
     inv = np.where(stt > 0, 1.0 / np.where(stt > 0, stt, 1.0), 0.0)
-    for j in range(k):
-        tdc[:, j] = per_group(uc * E[:, j])
-        E[:, j] -= uc * (tdc[:, j] * inv)[groups]   # exactly 0 for columns that are a line in u
+    np.take(np.ascontiguousarray(tdc * inv[:, None]), groups, axis=0, out=scratch)
+    scratch *= ucol
+    E -= scratch   # exactly 0 for columns that are a line in u
+    del scratch
     return GroupStats(n=n, counts=counts, dsum=dsum, within=E.T @ E, ubar=ubar, stt=stt, tdc=tdc)
 
 
@@ -276,7 +290,7 @@ class _Problem:
     reml: bool
     R: list              # R_i's entries as (U,) arrays: [r00] or [r00, r01, r11]
     counts: np.ndarray   # (U,) groups sharing each R
-    features: np.ndarray  # (m, npairs*U): sums of sym(C_ia C_ib')'s upper triangles
+    features: np.ndarray  # (U*npairs, m): sums of sym(C_ia C_ib')'s upper triangles
     within: np.ndarray   # (p+1, p+1)
     triu: tuple
 
@@ -286,15 +300,22 @@ def _pairs(q: int):
 
 
 def _group_factors(stats: GroupStats):
-    """Per group: R_i's entries and C_i (G, q, p+1)."""
+    """Per group: R_i's entries [(G,) arrays] and C_i laid out (G, q, p+1)."""
     sq = np.sqrt(stats.counts)
     safe = np.where(sq > 0, sq, 1.0)
-    C0 = stats.dsum / safe[:, None]
+    G, k = stats.dsum.shape
+    C = np.empty((G, stats.q, k))
+    np.divide(stats.dsum, safe[:, None], out=C[:, 0])
     if stats.q == 1:
-        return [sq], C0[:, None, :]
+        return [sq], C
     r11 = np.sqrt(stats.stt)
-    C1 = np.where((r11 > 0)[:, None], stats.tdc / np.where(r11 > 0, r11, 1.0)[:, None], 0.0)
-    return [sq, sq * stats.ubar, r11], np.stack([C0, C1], axis=1)
+    np.divide(stats.tdc, np.where(r11 > 0, r11, 1.0)[:, None], out=C[:, 1])
+    C[r11 == 0, 1] = 0.0
+    return [sq, sq * stats.ubar, r11], C
+
+
+# Groups per pass when summing their cross-products (bounds the scratch memory to about 16 MB).
+_CHUNK_FLOATS = 2_000_000
 
 
 def build_problem(stats: GroupStats, reml: bool) -> _Problem:
@@ -315,29 +336,46 @@ def build_problem(stats: GroupStats, reml: bool) -> _Problem:
         raise UserInputError(
             f"This model is too large for the fast engine's memory budget ({U:,} distinct groups x "
             f"{p} fixed effects). Use fewer category levels or a sample of the groups.")
-    order = np.argsort(inverse, kind="stable")
-    Ct = np.ascontiguousarray(C[order].transpose(1, 2, 0))  # (q, k, G) sorted by distinct R
-    sorted_ids = inverse[order]
-    features = np.zeros((m, len(pairs), U))
-    chunk = 8192
-    buffer = np.empty((len(pairs), m, min(chunk, G)))
+    # Per group the upper triangles of sym(C_ia C_ib'), summed over the groups that share R_i,
+    # laid out (distinct R, pair, entry). Chunk by chunk of groups sorted by R_i: the products are
+    # formed entry by entry over the chunk's groups (long loops), turned to one row per group, and
+    # each row added to its R's sum in the groups' order (one sparse product). Where no two groups
+    # share R_i (ngroup numbers them in order of appearance) the products are the sums.
+    npairs = len(pairs)
+    features = np.zeros((U, npairs * m))
+    merged = U < G
+    if merged:
+        order = np.argsort(inverse, kind="stable")
+        sorted_ids = inverse[order]
+    Ct = np.ascontiguousarray(C.transpose(1, 2, 0))   # (q, k, G)
+    chunk = max(1024, _CHUNK_FLOATS // (npairs * m))
+    block = np.empty((npairs, m, min(chunk, G)))
     for lo in range(0, G, chunk):
         hi = min(G, lo + chunk)
-        Cc = Ct[:, :, lo:hi]
-        block = buffer[:, :, : hi - lo]
+        Cc = np.take(Ct, order[lo:hi], axis=2) if merged else Ct[:, :, lo:hi]
+        out = block[:, :, : hi - lo]
         for kk, (a, b) in enumerate(pairs):
             row = 0
             for j in range(k):
                 width = k - j
-                np.multiply(Cc[a, j], Cc[b, j:], out=block[kk, row:row + width])
+                target = out[kk, row:row + width]
+                np.multiply(Cc[a, j], Cc[b, j:], out=target)
                 if a != b:
-                    block[kk, row:row + width] += Cc[b, j] * Cc[a, j:]
+                    target += Cc[b, j] * Cc[a, j:]
                 row += width
+        rows = out.reshape(npairs * m, hi - lo).T          # one row per group
+        if not merged:
+            features[lo:hi] = rows
+            continue
         ids = sorted_ids[lo:hi]
-        starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
-        features[:, :, ids[starts]] += np.add.reduceat(block, starts, axis=2).transpose(1, 0, 2)
+        first_id = int(ids[0])
+        local = ids - first_id
+        width_ids = int(local[-1]) + 1
+        summer = sparse.csr_matrix((np.ones(hi - lo), local, np.arange(hi - lo + 1)),
+                                   shape=(hi - lo, width_ids)).T
+        features[first_id:first_id + width_ids] += summer @ np.ascontiguousarray(rows)
     return _Problem(n=int(stats.n), p=p, q=q, reml=reml, R=[r[first] for r in R], counts=counts,
-                    features=features.reshape(m, -1), within=stats.within, triu=triu)
+                    features=features.reshape(-1, m), within=stats.within, triu=triu)
 
 
 def _lower_tri(theta: np.ndarray, q: int) -> np.ndarray:
@@ -349,8 +387,8 @@ def _lower_tri(theta: np.ndarray, q: int) -> np.ndarray:
 def _p_blocks(theta: np.ndarray, R: list, q: int, with_derivatives: bool = False):
     """K = (I + G G')^-1 with G = R Lambda, and log|I + G G'|, for a stack of R's.
 
-    Returns K's distinct entries (npairs, U) and log det (U,); with derivatives also
-    dK/dtheta_k (k, npairs, U) and dlogdet/dtheta_k (k, U). No entry is a difference of
+    Returns K's distinct entries (U, npairs) and log det (U,); with derivatives also
+    dK/dtheta_k (k, U, npairs) and dlogdet/dtheta_k (k, U). No entry is a difference of
     large numbers: det = 1 + |G|_F^2 + det(G)^2 with det(G) = r00 r11 l00 l11."""
     if q == 1:
         r = R[0]
@@ -359,9 +397,9 @@ def _p_blocks(theta: np.ndarray, R: list, q: int, with_derivatives: bool = False
         K = 1.0 / det
         logdet = np.log1p(g * g)
         if not with_derivatives:
-            return K[None, :], logdet
+            return K[:, None], logdet
         dP = 2.0 * r * g                       # d(1 + g^2)/dtheta
-        return K[None, :], logdet, (-K * K * dP)[None, None, :], (K * dP)[None, :]
+        return K[:, None], logdet, (-K * K * dP)[None, :, None], (K * dP)[None, :]
     r00, r01, r11 = R
     l0, l1, l2 = (float(v) for v in theta)
     g00 = r00 * l0 + r01 * l1
@@ -374,33 +412,40 @@ def _p_blocks(theta: np.ndarray, R: list, q: int, with_derivatives: bool = False
     detG = r00 * r11 * (l0 * l2)
     sumsq = a + d + detG * detG
     det = 1.0 + sumsq
-    K00, K11, K01 = (1.0 + d) / det, (1.0 + a) / det, -b / det
+    U = len(r00)
+    Kflat = np.empty((U, 3))
+    K00, K11, K01 = Kflat[:, 0], Kflat[:, 1], Kflat[:, 2]
+    np.divide(1.0 + d, det, out=K00)
+    np.divide(1.0 + a, det, out=K11)
+    np.divide(-b, det, out=K01)
     logdet = np.log1p(sumsq)
-    Kflat = np.stack([K00, K11, K01])
     if not with_derivatives:
         return Kflat, logdet
-    dK, dlog = [], []
-    # dG for theta = (l0, l1, l2): column c of dG is R's column r for Lambda entry (r, c).
-    zero = np.zeros_like(r00)
-    dGs = [((r00, zero), (zero, zero)),       # l0: entry (0,0): dG[:,0] = R[:,0] = (r00, 0)
-           ((r01, zero), (r11, zero)),        # l1: entry (1,0): dG[:,0] = R[:,1] = (r01, r11)
-           ((zero, r01), (zero, r11))]        # l2: entry (1,1): dG[:,1] = R[:,1]
-    for (dg00, dg01), (dg10, dg11) in dGs:
-        # dP = dG G' + G dG'
-        dp00 = 2.0 * (dg00 * g00 + dg01 * g01)
-        dp11 = 2.0 * (dg10 * g10 + dg11 * g11)
-        dp01 = dg00 * g10 + dg01 * g11 + g00 * dg10 + g01 * dg11
+    dK = np.empty((3, U, 3))
+    dlog = np.empty((3, U))
+    # dP = dG G' + G dG' for theta = (l0, l1, l2); column c of dG is R's column r for Lambda
+    # entry (r, c): l0 -> dG[:,0] = (r00, 0); l1 -> dG[:,0] = (r01, r11); l2 -> dG[:,1] = (r01, r11).
+    dps = [(2.0 * r00 * g00, None, r00 * g10),
+           (2.0 * r01 * g00, 2.0 * r11 * g10, r01 * g10 + g00 * r11),
+           (2.0 * r01 * g01, 2.0 * r11 * g11, r01 * g11 + g01 * r11)]
+    for i, (dp00, dp11, dp01) in enumerate(dps):
         # dK = -K dP K
-        t00 = K00 * dp00 + K01 * dp01
-        t01 = K00 * dp01 + K01 * dp11
-        t10 = K01 * dp00 + K11 * dp01
-        t11 = K01 * dp01 + K11 * dp11
-        dk00 = -(t00 * K00 + t01 * K01)
-        dk01 = -(t00 * K01 + t01 * K11)
-        dk11 = -(t10 * K01 + t11 * K11)
-        dK.append(np.stack([dk00, dk11, dk01]))
-        dlog.append(K00 * dp00 + K11 * dp11 + 2.0 * K01 * dp01)
-    return Kflat, logdet, np.stack(dK), np.stack(dlog)
+        if dp11 is None:   # dP11 = 0
+            t00 = K00 * dp00 + K01 * dp01
+            t01 = K00 * dp01
+            t10 = K01 * dp00 + K11 * dp01
+            t11 = K01 * dp01
+            dlog[i] = K00 * dp00 + 2.0 * K01 * dp01
+        else:
+            t00 = K00 * dp00 + K01 * dp01
+            t01 = K00 * dp01 + K01 * dp11
+            t10 = K01 * dp00 + K11 * dp01
+            t11 = K01 * dp01 + K11 * dp11
+            dlog[i] = K00 * dp00 + K11 * dp11 + 2.0 * K01 * dp01
+        dK[i, :, 0] = -(t00 * K00 + t01 * K01)
+        dK[i, :, 1] = -(t10 * K01 + t11 * K11)
+        dK[i, :, 2] = -(t00 * K01 + t01 * K11)
+    return Kflat, logdet, dK, dlog
 
 
 def _sym_from_triu(vec: np.ndarray, size: int, triu) -> np.ndarray:
@@ -415,11 +460,20 @@ def _solve(prob: _Problem, theta: np.ndarray, with_gradient: bool = False):
     """The profiled deviance at theta (Lambda's full lower triangle) and what it was built from.
 
     Returns (deviance, (RX, cbeta, r2)) or (deviance, parts, gradient). With S = within +
-    sum C'KC and v = [-beta, 1]: d r^2 = v' dS v, d log|R_X|^2 = tr(S_XX^-1 dS_XX)."""
+    sum C'KC and v = [-beta, 1]: d r^2 = v' dS v, d log|R_X|^2 = tr(S_XX^-1 dS_XX); S and
+    every dS come from one pass over the features."""
     p, n = prob.p, prob.n
     blocks = _p_blocks(theta, prob.R, prob.q, with_gradient)
     K, logdet = blocks[0], blocks[1]
-    S = prob.within + _sym_from_triu(prob.features @ K.ravel(), p + 1, prob.triu)
+    if with_gradient:
+        dK = blocks[2]
+        weights = np.empty((1 + len(theta), K.size))
+        weights[0] = K.ravel()
+        weights[1:] = dK.reshape(len(theta), -1)
+        sums = weights @ prob.features            # (1 + len(theta), m)
+        S = prob.within + _sym_from_triu(sums[0], p + 1, prob.triu)
+    else:
+        S = prob.within + _sym_from_triu(K.ravel() @ prob.features, p + 1, prob.triu)
     fail = (math.inf, None, np.full(len(theta), np.nan)) if with_gradient else (math.inf, None)
     try:
         RX = linalg.cholesky(S[:p, :p], lower=False)
@@ -437,21 +491,17 @@ def _solve(prob: _Problem, theta: np.ndarray, with_gradient: bool = False):
     parts = (RX, cbeta, r2)
     if not with_gradient:
         return dev, parts
-    dK, dlog = blocks[2], blocks[3]
+    dlog = blocks[3]
     beta = linalg.solve_triangular(RX, cbeta)
     v = np.append(-beta, 1.0)
     off = np.where(prob.triu[0] == prob.triu[1], 1.0, 2.0)
-    weights = [np.outer(v, v)[prob.triu] * off]
+    dS = sums[1:].T                                # (m, len(theta)): dS's upper triangles
+    grad = dlog @ prob.counts + dof * ((np.outer(v, v)[prob.triu] * off) @ dS) / r2
     if prob.reml:
         RXinv = linalg.solve_triangular(RX, np.eye(p))
         Sinv = np.zeros((p + 1, p + 1))
         Sinv[:p, :p] = RXinv @ RXinv.T
-        weights.append(Sinv[prob.triu] * off)
-    Q = np.stack(weights) @ prob.features
-    dKflat = dK.reshape(len(theta), -1)
-    grad = dlog @ prob.counts + dof * (dKflat @ Q[0]) / r2
-    if prob.reml:
-        grad = grad + dKflat @ Q[1]
+        grad = grad + (Sinv[prob.triu] * off) @ dS
     return dev, parts, grad
 
 
@@ -489,20 +539,36 @@ def _canonical(theta: np.ndarray, q: int) -> np.ndarray:
     return th
 
 
+# A gradient run has settled when it evaluates a point within this relative distance of the best
+# point in every entry of theta without improving on it: its quasi-Newton step has fallen below
+# the resolution of theta (lme4's bobyqa stops at 2e-7), and what follows is a line search at
+# rounding level.
+_THETA_RESOLUTION = 1e-8
+
+
+class _Settled(Exception):
+    pass
+
+
 class _Recorder:
-    """The criterion, remembering the best finite point evaluated."""
+    """The criterion, remembering the best finite point evaluated (and the criterion's parts
+    there, when the gradient was evaluated at it)."""
 
     def __init__(self, prob, free, q):
         self.prob, self.free, self.q = prob, free, q
         self.best_x, self.best_f, self.calls = None, math.inf, 0
+        self.best_solution = None   # (theta, deviance, parts, gradient) at best_x, from fg
 
     def full(self, x):
         return _expand(x, self.free, self.q)
 
-    def _note(self, x, f):
+    def _note(self, x, f) -> bool:
         self.calls += 1
         if math.isfinite(f) and f < self.best_f:
             self.best_f, self.best_x = f, np.array(x, float)
+            self.best_solution = None
+            return True
+        return False
 
     def f(self, x):
         val = _deviance(self.full(x), self.prob)
@@ -510,8 +576,16 @@ class _Recorder:
         return val
 
     def fg(self, x):
-        val, grad = _deviance_and_gradient(self.full(x), self.prob)
-        self._note(x, val)
+        theta = self.full(x)
+        val, parts, grad = _solve(self.prob, theta, with_gradient=True)
+        best_x, best_f = self.best_x, self.best_f
+        settled = (best_x is not None and math.isfinite(val)
+                   and np.all(np.abs(np.asarray(x) - best_x) <= _THETA_RESOLUTION * (1.0 + np.abs(best_x)))
+                   and not val < best_f - 1e-12 * (1.0 + abs(best_f)))
+        if self._note(x, val):
+            self.best_solution = (theta, val, parts, grad)
+        if settled:
+            raise _Settled
         return val, grad[self.free]
 
 
@@ -519,7 +593,8 @@ def _optimize(prob: _Problem, correlated: bool = True):
     """Minimise the profiled deviance over Lambda's free entries (see the module's doc).
 
     Returns (theta: full lower triangle, canonical signs), deviance, iterations, whether the
-    gradient method reported success, the largest gradient entry at the answer."""
+    gradient method reported success, the largest gradient entry at the answer, and the
+    criterion's parts there (RX, cbeta, r2; see ``_solve``)."""
     q = prob.q
     free = _free_entries(q, correlated)
     rec = _Recorder(prob, free, q)
@@ -530,14 +605,22 @@ def _optimize(prob: _Problem, correlated: bool = True):
 
     def run(x0):
         nonlocal total_iter, success
-        res = optimize.minimize(rec.fg, np.asarray(x0, float), jac=True, method="L-BFGS-B",
-                                options={"maxiter": 1000, "ftol": 1e-13, "gtol": 1e-9})
+        iterations = [0]
+
+        def count(*_):
+            iterations[0] += 1
+        try:
+            res = optimize.minimize(rec.fg, np.asarray(x0, float), jac=True, method="L-BFGS-B", callback=count,
+                                    options={"maxiter": 1000, "ftol": 1e-13, "gtol": 1e-9})
+        except _Settled:   # converged to the resolution of theta (see _THETA_RESOLUTION)
+            total_iter += iterations[0]
+            success = True
+            return
         total_iter += int(res.nit)
         # A line search that fails at rounding level with a vanishing gradient has converged too.
         done = res.success or (np.all(np.isfinite(res.jac)) and float(np.max(np.abs(res.jac))) < 1e-5)
         if done and np.isfinite(res.fun) and res.fun <= rec.best_f + 1e-9 * (1 + abs(rec.best_f)):
             success = True
-        return res
 
     run(start)
     if rec.best_x is None:
@@ -587,10 +670,14 @@ def _optimize(prob: _Problem, correlated: bool = True):
             if rec.f(trial) <= f_best + 1e-10 * (1 + abs(f_best)):
                 x = trial
     theta = _canonical(rec.full(x), q)
-    dev = _deviance(theta, prob)
-    grad = _deviance_and_gradient(theta, prob)[1][free]
+    known = rec.best_solution
+    if known is not None and np.array_equal(known[0], theta):
+        _, dev, parts, grad = known
+    else:
+        dev, parts, grad = _solve(prob, theta, with_gradient=True)
+    grad = grad[free]
     grad_norm = float(np.max(np.abs(grad))) if len(grad) else 0.0
-    return theta, dev, total_iter, success, grad_norm
+    return theta, dev, total_iter, success, grad_norm, parts
 
 
 # ---------------------------------------------------------------------------------------------
@@ -626,7 +713,7 @@ def _statistics(data: ModelData, spec: ModelSpec):
     correlated = q == 1 or bool(getattr(spec, "correlated", True))
     inner = internal_coordinates(data, q, correlated)
     n, p = inner.X.shape
-    D = np.empty((n, p + 1), order="F")
+    D = np.empty((n, p + 1))
     D[:, :p] = inner.X
     D[:, p] = inner.y
     return q, correlated, inner, group_statistics(D, data.group_index, data.n_groups, inner.u)
@@ -647,39 +734,59 @@ def _conditional(stats: GroupStats, inner: Internal, data: ModelData, correlated
     # b_i = Lambda G_i' K_i r_i with r_i = C_i [-gamma; 1], Var(b_i | y) = sigma^2 Lambda H_i^-1 Lambda'.
     R, C = _group_factors(stats)
     v = np.append(-gamma, 1.0)
-    r = C @ v                                                     # (G, q)
-    Lam = _lower_tri(theta_i, q)
-    if q == 1:
-        g = R[0] * theta_i[0]
-        b_i = (theta_i[0] * g / (1.0 + g * g) * r[:, 0])[:, None]
-        cond = (theta_i[0] ** 2 / (1.0 + g * g))[:, None, None]
-    else:
-        r00, r01, r11 = R
-        zero = np.zeros_like(r00)
-        Rm = np.stack([np.stack([r00, r01], -1), np.stack([zero, r11], -1)], 1)   # (G, 2, 2)
-        Gm = Rm @ Lam
-        P = np.eye(2) + Gm @ Gm.transpose(0, 2, 1)
-        H = np.eye(2) + Gm.transpose(0, 2, 1) @ Gm
-        det = 1.0 + np.sum(Gm * Gm, axis=(1, 2)) + (r00 * r11 * theta_i[0] * theta_i[2]) ** 2
-        adj = lambda X_: np.stack([np.stack([X_[:, 1, 1], -X_[:, 0, 1]], -1),
-                                   np.stack([-X_[:, 1, 0], X_[:, 0, 0]], -1)], 1)
-        Kinv = adj(P) / det[:, None, None]
-        Hinv = adj(H) / det[:, None, None]
-        b_i = np.einsum("ab,gcb,gcd,gd->ga", Lam, Gm, Kinv, r)
-        cond = Lam[None] @ Hinv @ Lam.T[None]
-
+    r = [C[:, a] @ v for a in range(q)]                           # r_i's entries, (G,) each
     ys = inner.y_scale
     sigma2 = ys ** 2 * sigma2_i
+    Mz = np.eye(1) if q == 1 else inner.M
+    Lam = _lower_tri(theta_i, q)
+    if q == 1:
+        l0 = float(theta_i[0])
+        g = R[0] * l0
+        h = 1.0 + g * g
+        b_int = [l0 * g / h * r[0]]
+        b_i = b_int
+        cond_var = [l0 * l0 / h]                                 # Var(b_i | y) / sigma^2
+    else:
+        # Elementwise 2x2 algebra over the groups: G = R Lambda, P = I + G G', H = I + G'G,
+        # det P = det H = 1 + |G|_F^2 + det(G)^2; b = Lambda G' P^-1 r, Var = Lambda H^-1 Lambda'.
+        r00, r01, r11 = R
+        l0, l1, l2 = (float(x) for x in theta_i)
+        g00 = r00 * l0 + r01 * l1
+        g01 = r01 * l2
+        g10 = r11 * l1
+        g11 = r11 * l2
+        det = 1.0 + g00 * g00 + g01 * g01 + g10 * g10 + g11 * g11 + (r00 * r11 * l0 * l2) ** 2
+        pa = g00 * g00 + g01 * g01
+        pd_ = g10 * g10 + g11 * g11
+        pb = g00 * g10 + g01 * g11
+        w0 = ((1.0 + pd_) * r[0] - pb * r[1]) / det
+        w1 = ((1.0 + pa) * r[1] - pb * r[0]) / det
+        z0 = g00 * w0 + g10 * w1
+        z1 = g01 * w0 + g11 * w1
+        b_int = [l0 * z0, l1 * z0 + l2 * z1]
+        h00 = (1.0 + g01 * g01 + g11 * g11) / det
+        h11 = (1.0 + g00 * g00 + g10 * g10) / det
+        h01 = -(g00 * g01 + g10 * g11) / det
+        c00 = l0 * l0 * h00
+        c01 = l0 * (l1 * h00 + l2 * h01)
+        c11 = l1 * l1 * h00 + 2.0 * l1 * l2 * h01 + l2 * l2 * h11
+        # The data's coordinates: b = Mz b_int, Var = Mz Var_int Mz' (Mz upper triangular).
+        m00, m01, m11 = float(Mz[0, 0]), float(Mz[0, 1]), float(Mz[1, 1])
+        cond_var = [m00 * m00 * c00 + 2.0 * m00 * m01 * c01 + m01 * m01 * c11, m11 * m11 * c11]
+        b_i = [m00 * b_int[0] + m01 * b_int[1], m11 * b_int[1]]
+    G = len(R[0])
+    blups = np.empty((G, q))
+    blup_se = np.empty((G, q))
+    for a in range(q):
+        blups[:, a] = ys * b_i[a]
+        blup_se[:, a] = np.sqrt(np.maximum(sigma2 * cond_var[a], 0.0))
+
     beta = inner.beta(gamma)
     fe_cov = inner.beta_cov(cov_gamma)
-    Mz = np.eye(1) if q == 1 else inner.M
     Lam_orig = _lower_cholesky_of_product(Mz @ Lam)
     re_cov = sigma2 * Lam_orig @ Lam_orig.T
     if q == 2 and not correlated:
         re_cov[0, 1] = re_cov[1, 0] = 0.0
-    blups = ys * b_i @ Mz.T
-    cond_orig = sigma2 * np.einsum("ab,gbc,dc->gad", Mz, cond, Mz)
-    blup_se = np.sqrt(np.maximum(np.diagonal(cond_orig, axis1=1, axis2=2), 0.0))
     if q == 1:
         theta = Lam_orig.ravel()
     elif correlated:
@@ -688,9 +795,15 @@ def _conditional(stats: GroupStats, inner: Internal, data: ModelData, correlated
         theta = np.abs(np.diag(Mz @ Lam))
 
     # Fitted values in the internal coordinates (no cancellation of large terms), then mapped.
-    Zi = np.ones((n, 1)) if q == 1 else np.column_stack([np.ones(n), inner.u])
-    fitted_i = inner.X @ gamma + np.einsum("nq,nq->n", Zi, b_i[data.group_index])
-    fitted = inner.y_mean + ys * fitted_i
+    g_idx = data.group_index
+    if n:
+        fitted_i = inner.X @ gamma
+        fitted_i += b_int[0][g_idx]
+        if q == 2:
+            fitted_i += inner.u * b_int[1][g_idx]
+        fitted = inner.y_mean + ys * fitted_i
+    else:
+        fitted = np.empty(0)
 
     return {"beta": beta, "fe_cov": fe_cov, "re_cov": re_cov, "theta": theta, "blups": blups,
             "blup_se": blup_se, "fitted": fitted, "theta_internal": theta_i}
@@ -740,8 +853,7 @@ def fit_statistics(stats: GroupStats, spec: ModelSpec, data: ModelData, inner: I
     correlated = q == 1 or bool(getattr(spec, "correlated", True))
     prob = build_problem(stats, spec.reml)
     n, p = prob.n, prob.p
-    theta_i, dev, iterations, success, grad_norm = _optimize(prob, correlated)
-    dev, (RX, cbeta, r2) = _solve(prob, theta_i)
+    theta_i, dev, iterations, success, grad_norm, (RX, cbeta, r2) = _optimize(prob, correlated)
     dof = n - p if spec.reml else n
     sigma2_i = r2 / dof
     gamma = linalg.solve_triangular(RX, cbeta)

@@ -386,8 +386,7 @@ def fit_statistics(acc: Accumulated, spec: ModelSpec) -> OutOfCoreResult:
         n, p = prob.n, prob.p
         if n <= p:
             raise UserInputError(f"Only {n} rows are left, but the model has {p} fixed effects.")
-        theta_i, dev, iterations, success, grad_norm = fe._optimize(prob, correlated)
-        dev, (RX, cbeta, r2) = fe._solve(prob, theta_i)
+        theta_i, dev, iterations, success, grad_norm, (RX, cbeta, r2) = fe._optimize(prob, correlated)
         dof = n - p if spec.reml else n
         sigma2_i = r2 / dof
         gamma = linalg.solve_triangular(RX, cbeta)
