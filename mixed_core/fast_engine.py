@@ -589,6 +589,93 @@ class _Recorder:
         return val, grad[self.free]
 
 
+# Large problems (at least this many distinct R_i) start from the optimum of a random subsample
+# of about _WARM_SAMPLE of them, with the subsample's Hessian (see ``_warm_start``).
+_WARM_MIN_DISTINCT = 16384
+_WARM_SAMPLE = 8192
+# Relative size of the criterion's rounding errors: a promised decrease below it is not measurable.
+_ROUNDING_LEVEL = 1e-15
+
+
+def _subsample(prob: _Problem, size: int, seed: int = 0) -> _Problem:
+    """The criterion on a random subset of the distinct R_i, each kept with probability f and its
+    sums weighted 1/f: every sum over groups is estimated without bias (``within`` and n are
+    kept), so its optimum and curvature are close to the full criterion's, at f of the cost."""
+    U = len(prob.counts)
+    f = size / U
+    keep = np.flatnonzero(np.random.default_rng(seed).random(U) < f)
+    m = prob.features.shape[1]
+    rows = prob.features.reshape(U, -1)[keep] / f
+    return _Problem(n=prob.n, p=prob.p, q=prob.q, reml=prob.reml, R=[r[keep] for r in prob.R],
+                    counts=prob.counts[keep] / f, features=rows.reshape(-1, m), within=prob.within,
+                    triu=prob.triu)
+
+
+def _warm_start(prob: _Problem, free: list, diag: list, start: np.ndarray):
+    """(x, H): the subsample's optimum over Lambda's free entries and its Hessian there (finite
+    differences of the analytic gradient), or None when that optimum is near the boundary or
+    the Hessian is not positive definite (the full optimizer then runs from lme4's start)."""
+    sub = _subsample(prob, _WARM_SAMPLE)
+    q = prob.q
+
+    def fg(x):
+        dev, grad = _deviance_and_gradient(_expand(x, free, q), sub)
+        return dev, grad[free]
+    res = optimize.minimize(fg, start, jac=True, method="L-BFGS-B", options={"maxiter": 200, "ftol": 1e-10})
+    x = np.asarray(res.x, float)
+    if not (np.isfinite(res.fun) and all(abs(x[j]) > 0.05 for j in diag)):
+        return None
+    g0 = fg(x)[1]
+    H = np.empty((len(x), len(x)))
+    for i in range(len(x)):
+        h = 1e-5 * (1.0 + abs(x[i]))
+        e = np.zeros(len(x))
+        e[i] = h
+        H[:, i] = (fg(x + e)[1] - g0) / h
+    H = (H + H.T) / 2.0
+    if not (np.all(np.isfinite(H)) and np.all(np.linalg.eigvalsh(H) > 0)):
+        return None
+    return x, H
+
+
+def _quasi_newton(rec: "_Recorder", x: np.ndarray, H: np.ndarray, max_steps: int = 30) -> Optional[int]:
+    """Newton steps on the full criterion from x with the Hessian estimate H, updated by BFGS
+    after each step, halving a step until the deviance decreases (Armijo). Returns the number of
+    steps when converged: the next step falls below theta's resolution, or the decrease it
+    promises (-g'd/2) is below the criterion's rounding level (1e-15 relative); else None."""
+    step_no = 0
+    try:
+        f, g = rec.fg(x)
+        for step_no in range(max_steps):
+            if not (math.isfinite(f) and np.all(np.isfinite(g))):
+                return None
+            d = -np.linalg.solve(H, g)
+            slope = float(g @ d)
+            if (np.all(np.abs(d) <= _THETA_RESOLUTION * (1.0 + np.abs(x)))
+                    or (slope <= 0 and -0.5 * slope <= _ROUNDING_LEVEL * (1.0 + abs(f)))):
+                return step_no
+            if not slope < 0:
+                return None
+            t = 1.0
+            while True:
+                xn = x + t * d
+                fn, gn = rec.fg(xn)
+                if math.isfinite(fn) and fn <= f + 1e-4 * t * slope:
+                    break
+                t *= 0.5
+                if t < 1e-3:
+                    return None
+            sv, yv = xn - x, gn - g
+            sy = float(sv @ yv)
+            if sy > 0:
+                Hs = H @ sv
+                H = H - np.outer(Hs, Hs) / float(sv @ Hs) + np.outer(yv, yv) / sy
+            x, f, g = xn, fn, gn
+    except _Settled:
+        return step_no + 1
+    return None
+
+
 def _optimize(prob: _Problem, correlated: bool = True):
     """Minimise the profiled deviance over Lambda's free entries (see the module's doc).
 
@@ -622,7 +709,13 @@ def _optimize(prob: _Problem, correlated: bool = True):
         if done and np.isfinite(res.fun) and res.fun <= rec.best_f + 1e-9 * (1 + abs(rec.best_f)):
             success = True
 
-    run(start)
+    warm = _warm_start(prob, free, diag, start) if len(prob.counts) >= _WARM_MIN_DISTINCT else None
+    steps = None if warm is None else _quasi_newton(rec, *warm)
+    if steps is not None:
+        total_iter += steps
+        success = True
+    else:
+        run(start)
     if rec.best_x is None:
         for x0 in ([np.array([0.1]), np.array([3.0])] if q == 1 else
                    [np.array([0.1, 0.0, 0.1])[free], np.array([3.0, 0.0, 3.0])[free]]):

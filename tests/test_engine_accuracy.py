@@ -295,3 +295,49 @@ def test_group_statistics_merge_like_one_pass(slope):
     from_stats = fe.fit_statistics(merged, spec, data, inner)
     assert from_stats.loglik == pytest.approx(direct.loglik, abs=1e-8)
     np.testing.assert_array_less(np.abs(from_stats.fe_estimate - direct.fe_estimate), 1e-5 * direct.fe_se)
+
+
+# ---- the warm start of large problems ------------------------------------------------------------------------
+
+def _warm_data(seed):
+    rng = np.random.default_rng(100 + seed)
+    G = 400
+    sizes = rng.integers(1, 12, G)
+    g = np.repeat(np.arange(G), sizes)
+    t = rng.uniform(0, 10, g.size).round(2) + (1000.0 if seed % 2 else 0.0)
+    c = np.array(["a", "b", "c"])[rng.integers(0, 3, G)][g]
+    sd = [0.05, 0.5, 3.0][seed % 3]
+    b0, b1 = rng.normal(0, sd * 5, G), rng.normal(0, sd, G)
+    tt = t - t.min()
+    y = 10 + 0.3 * tt + (c == "b") + b0[g] + b1[g] * tt + rng.normal(0, 1.0, g.size)
+    return pd.DataFrame({"y": y, "t": t, "g": g, "c": c})
+
+
+def test_warm_start_reaches_the_same_optimum(monkeypatch):
+    """Large problems start from a subsample's optimum and Hessian (quasi-Newton on the full
+    criterion), unless that optimum is near the boundary; forced here on small problems (some
+    interior, some on the boundary): the same optimum as from lme4's start with L-BFGS-B."""
+    used = 0
+    for seed in range(6):
+        frame = _warm_data(seed)
+        for model in ("slope", "uncorrelated", "intercept"):
+            spec = ModelSpec(ROLES, random_slope=model != "intercept", correlated=model != "uncorrelated",
+                             method="reml" if seed % 2 else "ml")
+            data = prepare(frame, spec)
+            with monkeypatch.context() as patch:
+                patch.setattr(fe, "_WARM_MIN_DISTINCT", 10 ** 9)
+                cold = fit_fast(data, spec)
+            with monkeypatch.context() as patch:
+                patch.setattr(fe, "_WARM_MIN_DISTINCT", 1)
+                patch.setattr(fe, "_WARM_SAMPLE", 150)
+                calls = []
+                original = fe._quasi_newton
+                patch.setattr(fe, "_quasi_newton", lambda *a, **k: calls.append(1) or original(*a, **k))
+                warm = fit_fast(data, spec)
+            used += bool(calls)
+            assert warm.loglik >= cold.loglik - 1e-12 * abs(cold.loglik)
+            assert warm.loglik == pytest.approx(cold.loglik, abs=1e-7)
+            np.testing.assert_allclose(warm.fe_estimate, cold.fe_estimate, rtol=0, atol=1e-5 * cold.fe_se.max())
+            np.testing.assert_allclose(warm.re_cov, cold.re_cov, rtol=1e-4, atol=1e-6 * cold.residual_var)
+            assert warm.converged and warm.singular == cold.singular
+    assert used >= 6   # interior optima: the warm start ran
