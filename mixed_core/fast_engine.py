@@ -85,6 +85,7 @@ class Internal:
     y_scale: float
     c: float
     s: float
+    D: Optional[np.ndarray] = None   # (n, p+1) C-ordered [X y] (y is its last column)
 
     @property
     def M(self) -> np.ndarray:
@@ -119,7 +120,8 @@ def _pow2(x: float) -> float:
 
 
 def internal_coordinates(data: ModelData, q: int, correlated: bool = True) -> Internal:
-    """See the module's doc, point 1."""
+    """See the module's doc, point 1. ``Internal.D`` is [X y] as one C-ordered (n, p+1) array,
+    the layout the per-group statistics read."""
     X, y, t = data.X, data.y, data.time
     n, p = X.shape
     c, s = float(np.mean(t)), float(np.std(t))
@@ -142,11 +144,11 @@ def internal_coordinates(data: ModelData, q: int, correlated: bool = True) -> In
         u = t / s
     intercept = next((j for j in range(p) if np.all(X[:, j] == 1.0)), None)
     scales = np.ones(p)
+    mean_squares = np.einsum("ij,ij->j", Xi, Xi) / n
     for j in range(p):
         if j != intercept:
-            sd = float(np.sqrt(np.mean(Xi[:, j] ** 2)))
-            scales[j] = _pow2(sd)
-    Xi /= scales
+            scales[j] = _pow2(float(np.sqrt(mean_squares[j])))
+    Xi *= 1.0 / scales     # powers of two: exact
     T = T * scales[:, None]
     if intercept is not None:
         y_mean = float(np.mean(y))
@@ -154,9 +156,13 @@ def internal_coordinates(data: ModelData, q: int, correlated: bool = True) -> In
         y_mean = 0.0
     y_scale = float(np.std(y)) if intercept is not None else float(np.sqrt(np.mean(y * y)))
     y_scale = y_scale if y_scale > 0 and math.isfinite(y_scale) else 1.0
-    yi = (y - y_mean) / y_scale
-    return Internal(X=Xi, y=yi, u=u if q == 2 else None, T=T, order=order, intercept=intercept,
-                    y_mean=y_mean, y_scale=y_scale, c=c, s=s)
+    # Column operations run on the column-major X; the statistics read rows of D (one copy).
+    D = np.empty((n, p + 1))
+    D[:, :p] = Xi
+    np.subtract(y, y_mean, out=D[:, p])
+    D[:, p] /= y_scale
+    return Internal(X=Xi, y=D[:, p], u=u if q == 2 else None, T=T, order=order, intercept=intercept,
+                    y_mean=y_mean, y_scale=y_scale, c=c, s=s, D=D)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -251,12 +257,12 @@ def group_statistics(D: np.ndarray, groups: np.ndarray, n_groups: int, u: Option
     per_group = _summer(groups, n_groups)
     dsum = per_group(D)
     E = np.empty((n, k))
-    scratch = np.empty((n, k))
     # (np.take of whole rows needs a C-ordered table: the sparse product may return one in F order)
-    np.take(np.ascontiguousarray(dsum / safe[:, None]), groups, axis=0, out=scratch)
-    np.subtract(D, scratch, out=E)
+    np.take(np.ascontiguousarray(dsum / safe[:, None]), groups, axis=0, out=E)
+    np.subtract(D, E, out=E)
     if u is None:
         return GroupStats(n=n, counts=counts, dsum=dsum, within=E.T @ E)
+    scratch = np.empty((n, k))
     ubar = np.bincount(groups, weights=u, minlength=n_groups) / safe
     uc = u - ubar[groups]
     stt = np.bincount(groups, weights=uc * uc, minlength=n_groups)
@@ -314,8 +320,8 @@ def _group_factors(stats: GroupStats):
     return [sq, sq * stats.ubar, r11], C
 
 
-# Groups per pass when summing their cross-products (bounds the scratch memory to about 16 MB).
-_CHUNK_FLOATS = 2_000_000
+# Groups per pass when forming their cross-products (the pass's rows stay in the cache).
+_CHUNK_GROUPS = 4096
 
 
 def build_problem(stats: GroupStats, reml: bool) -> _Problem:
@@ -323,8 +329,11 @@ def build_problem(stats: GroupStats, reml: bool) -> _Problem:
     R, C = _group_factors(stats)
     G, q, k = C.shape
     p = k - 1
-    key = pd.DataFrame(np.column_stack(R))
-    inverse = key.groupby(list(key.columns), sort=False).ngroup().to_numpy()
+    if q == 1:
+        inverse = pd.factorize(R[0])[0]   # numbered in order of appearance, as ngroup does
+    else:
+        key = pd.DataFrame(np.column_stack(R))
+        inverse = key.groupby(list(key.columns), sort=False).ngroup().to_numpy()
     U = int(inverse.max()) + 1
     first = np.zeros(U, dtype=np.int64)
     first[inverse[::-1]] = np.arange(G)[::-1]
@@ -337,43 +346,41 @@ def build_problem(stats: GroupStats, reml: bool) -> _Problem:
             f"This model is too large for the fast engine's memory budget ({U:,} distinct groups x "
             f"{p} fixed effects). Use fewer category levels or a sample of the groups.")
     # Per group the upper triangles of sym(C_ia C_ib'), summed over the groups that share R_i,
-    # laid out (distinct R, pair, entry). Chunk by chunk of groups sorted by R_i: the products are
-    # formed entry by entry over the chunk's groups (long loops), turned to one row per group, and
-    # each row added to its R's sum in the groups' order (one sparse product). Where no two groups
+    # laid out (distinct R, pair, entry). Chunk by chunk of groups: each entry's products over the
+    # chunk's groups in one operation (written into one row per group), and each row added to its
+    # R's sum in the groups' order (one sparse product). With many distinct R_i the groups are
+    # first sorted by R_i, so that a chunk's sums are a short range of rows. Where no two groups
     # share R_i (ngroup numbers them in order of appearance) the products are the sums.
     npairs = len(pairs)
-    features = np.zeros((U, npairs * m))
+    features = np.zeros((U, npairs, m))
     merged = U < G
-    if merged:
+    Ct = np.ascontiguousarray(C.transpose(1, 2, 0))   # (q, k, G)
+    sorted_ids = inverse
+    if merged and U > _CHUNK_GROUPS:
         order = np.argsort(inverse, kind="stable")
         sorted_ids = inverse[order]
-    Ct = np.ascontiguousarray(C.transpose(1, 2, 0))   # (q, k, G)
-    chunk = max(1024, _CHUNK_FLOATS // (npairs * m))
-    block = np.empty((npairs, m, min(chunk, G)))
+        Ct = np.take(Ct, order, axis=2)
+    entries = list(zip(*triu))
+    chunk = _CHUNK_GROUPS
+    scratch = np.empty((min(chunk, G), npairs, m)) if merged else None
     for lo in range(0, G, chunk):
         hi = min(G, lo + chunk)
-        Cc = np.take(Ct, order[lo:hi], axis=2) if merged else Ct[:, :, lo:hi]
-        out = block[:, :, : hi - lo]
+        Cc = Ct[:, :, lo:hi]
+        out = scratch[: hi - lo] if merged else features[lo:hi]
         for kk, (a, b) in enumerate(pairs):
-            row = 0
-            for j in range(k):
-                width = k - j
-                target = out[kk, row:row + width]
-                np.multiply(Cc[a, j], Cc[b, j:], out=target)
+            for e, (i, j) in enumerate(entries):
+                target = out[:, kk, e]
+                np.multiply(Cc[a, i], Cc[b, j], out=target)
                 if a != b:
-                    target += Cc[b, j] * Cc[a, j:]
-                row += width
-        rows = out.reshape(npairs * m, hi - lo).T          # one row per group
-        if not merged:
-            features[lo:hi] = rows
-            continue
-        ids = sorted_ids[lo:hi]
-        first_id = int(ids[0])
-        local = ids - first_id
-        width_ids = int(local[-1]) + 1
-        summer = sparse.csr_matrix((np.ones(hi - lo), local, np.arange(hi - lo + 1)),
-                                   shape=(hi - lo, width_ids)).T
-        features[first_id:first_id + width_ids] += summer @ np.ascontiguousarray(rows)
+                    target += Cc[b, i] * Cc[a, j]
+        if merged:
+            ids = sorted_ids[lo:hi]
+            first_id = int(ids.min())
+            local = ids - first_id
+            width_ids = int(local.max()) + 1
+            summer = sparse.csr_matrix((np.ones(hi - lo), local, np.arange(hi - lo + 1)),
+                                       shape=(hi - lo, width_ids)).T
+            features[first_id:first_id + width_ids] += (summer @ out.reshape(hi - lo, -1)).reshape(-1, npairs, m)
     return _Problem(n=int(stats.n), p=p, q=q, reml=reml, R=[r[first] for r in R], counts=counts,
                     features=features.reshape(-1, m), within=stats.within, triu=triu)
 
@@ -805,11 +812,7 @@ def _statistics(data: ModelData, spec: ModelSpec):
     q = 2 if spec.random_slope else 1
     correlated = q == 1 or bool(getattr(spec, "correlated", True))
     inner = internal_coordinates(data, q, correlated)
-    n, p = inner.X.shape
-    D = np.empty((n, p + 1))
-    D[:, :p] = inner.X
-    D[:, p] = inner.y
-    return q, correlated, inner, group_statistics(D, data.group_index, data.n_groups, inner.u)
+    return q, correlated, inner, group_statistics(inner.D, data.group_index, data.n_groups, inner.u)
 
 
 def fit_fast(data: ModelData, spec: ModelSpec) -> MixedResult:

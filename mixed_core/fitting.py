@@ -35,7 +35,7 @@ def check_magnitude(data: ModelData) -> None:
     """UserInputError when the response or a model column is so large that a fit overflows."""
     for name, values in ((data.roles.response, data.y), ("the model's columns", data.X)):
         values = np.asarray(values, dtype=float)
-        biggest = float(np.max(np.abs(values))) if values.size else 0.0
+        biggest = float(max(values.max(), -values.min())) if values.size else 0.0   # (NaN stays NaN)
         if not biggest <= MAX_ABS_DATA:
             raise UserInputError(
                 f"The values of {name} reach {biggest:.3g}, too large to compute with (their squares overflow). "
