@@ -582,6 +582,15 @@ class _Recorder:
         self._note(x, val)
         return val
 
+    def fg_plain(self, x):
+        """(deviance, gradient over the free entries, solution) at x, recorded."""
+        theta = self.full(x)
+        val, parts, grad = _solve(self.prob, theta, with_gradient=True)
+        solution = (theta, val, parts, grad)
+        if self._note(x, val):
+            self.best_solution = solution
+        return val, grad[self.free], solution
+
     def fg(self, x):
         theta = self.full(x)
         val, parts, grad = _solve(self.prob, theta, with_gradient=True)
@@ -600,8 +609,10 @@ class _Recorder:
 # of about _WARM_SAMPLE of them, with the subsample's Hessian (see ``_warm_start``).
 _WARM_MIN_DISTINCT = 16384
 _WARM_SAMPLE = 8192
-# Relative size of the criterion's rounding errors: a promised decrease below it is not measurable.
-_ROUNDING_LEVEL = 1e-15
+# Newton steps stop below this relative size of theta (see ``_quasi_newton``).
+_NEWTON_STEP_TOL = 1e-10
+# Relative rounding level of the deviance: changes below it are not measurable.
+_ROUNDING_LEVEL = 1e-12
 
 
 def _subsample(prob: _Problem, size: int, seed: int = 0) -> _Problem:
@@ -645,42 +656,55 @@ def _warm_start(prob: _Problem, free: list, diag: list, start: np.ndarray):
     return x, H
 
 
-def _quasi_newton(rec: "_Recorder", x: np.ndarray, H: np.ndarray, max_steps: int = 30) -> Optional[int]:
+def _quasi_newton(rec: "_Recorder", x: np.ndarray, H: np.ndarray, max_steps: int = 30):
     """Newton steps on the full criterion from x with the Hessian estimate H, updated by BFGS
-    after each step, halving a step until the deviance decreases (Armijo). Returns the number of
-    steps when converged: the next step falls below theta's resolution, or the decrease it
-    promises (-g'd/2) is below the criterion's rounding level (1e-15 relative); else None."""
-    step_no = 0
-    try:
-        f, g = rec.fg(x)
-        for step_no in range(max_steps):
-            if not (math.isfinite(f) and np.all(np.isfinite(g))):
+    after each step. A step is halved until the deviance decreases (Armijo), or, at the deviance's
+    rounding level, until the gradient shrinks. Converged when the next step is below
+    ``_NEWTON_STEP_TOL`` of theta: the gradient's root is then located far more finely than the
+    deviance's rounding can show. Returns (steps, x, the criterion's solution at x) when
+    converged, else None."""
+    f, g, sol = rec.fg_plain(x)
+    for step_no in range(max_steps):
+        if not (math.isfinite(f) and np.all(np.isfinite(g))):
+            return None
+        d = -np.linalg.solve(H, g)
+        if np.all(np.abs(d) <= _NEWTON_STEP_TOL * (1.0 + np.abs(x))):
+            return step_no, x, sol
+        slope = float(g @ d)
+        if not slope < 0:
+            return None
+        t = 1.0
+        while True:
+            xn = x + t * d
+            fn, gn, soln = rec.fg_plain(xn)
+            if math.isfinite(fn) and (fn <= f + 1e-4 * t * slope or (
+                    fn <= f + _ROUNDING_LEVEL * (1.0 + abs(f)) and np.max(np.abs(gn)) < np.max(np.abs(g)))):
+                break
+            t *= 0.5
+            if t < 1e-3:
                 return None
-            d = -np.linalg.solve(H, g)
-            slope = float(g @ d)
-            if (np.all(np.abs(d) <= _THETA_RESOLUTION * (1.0 + np.abs(x)))
-                    or (slope <= 0 and -0.5 * slope <= _ROUNDING_LEVEL * (1.0 + abs(f)))):
-                return step_no
-            if not slope < 0:
-                return None
-            t = 1.0
-            while True:
-                xn = x + t * d
-                fn, gn = rec.fg(xn)
-                if math.isfinite(fn) and fn <= f + 1e-4 * t * slope:
-                    break
-                t *= 0.5
-                if t < 1e-3:
-                    return None
-            sv, yv = xn - x, gn - g
-            sy = float(sv @ yv)
-            if sy > 0:
-                Hs = H @ sv
-                H = H - np.outer(Hs, Hs) / float(sv @ Hs) + np.outer(yv, yv) / sy
-            x, f, g = xn, fn, gn
-    except _Settled:
-        return step_no + 1
+        sv, yv = xn - x, gn - g
+        sy = float(sv @ yv)
+        if sy > 0:
+            Hs = H @ sv
+            H = H - np.outer(Hs, Hs) / float(sv @ Hs) + np.outer(yv, yv) / sy
+        x, f, g, sol = xn, fn, gn, soln
     return None
+
+
+def _polish(rec: "_Recorder", x: np.ndarray):
+    """Newton steps (``_quasi_newton``) from an interior answer x, with the Hessian from finite
+    differences of the analytic gradient; None when that Hessian is not positive definite."""
+    f, g0, _ = rec.fg_plain(x)
+    H = np.empty((len(x), len(x)))
+    for i in range(len(x)):
+        e = np.zeros(len(x))
+        e[i] = 1e-6 * (1.0 + abs(x[i]))
+        H[:, i] = (rec.fg_plain(x + e)[1] - g0) / e[i]
+    H = (H + H.T) / 2.0
+    if not (np.all(np.isfinite(H)) and np.all(np.linalg.eigvalsh(H) > 0)):
+        return None
+    return _quasi_newton(rec, x, H)
 
 
 def _optimize(prob: _Problem, correlated: bool = True):
@@ -717,9 +741,9 @@ def _optimize(prob: _Problem, correlated: bool = True):
             success = True
 
     warm = _warm_start(prob, free, diag, start) if len(prob.counts) >= _WARM_MIN_DISTINCT else None
-    steps = None if warm is None else _quasi_newton(rec, *warm)
-    if steps is not None:
-        total_iter += steps
+    polished = None if warm is None else _quasi_newton(rec, *warm)
+    if polished is not None:
+        total_iter += polished[0]
         success = True
     else:
         run(start)
@@ -759,7 +783,15 @@ def _optimize(prob: _Problem, correlated: bool = True):
                                    "maxfev": 60 * len(x)})
         if rec.best_f < f_before - 1e-9 * (1 + abs(f_before)):
             run(rec.best_x)
+    # The answer: the gradient's root by Newton steps from the best point when it is interior
+    # (the best deviance alone can pick any point of a region that is flat at rounding level),
+    # when its deviance is the best one to rounding level.
     x = rec.best_x.copy()
+    if polished is None or not np.allclose(polished[1], x, rtol=1e-6, atol=1e-9):
+        polished = _polish(rec, x) if all(abs(x[j]) >= SINGULAR_TOL for j in diag) else None
+    known = rec.best_solution
+    if polished is not None and polished[2][1] <= rec.best_f + _ROUNDING_LEVEL * (1.0 + abs(rec.best_f)):
+        x, known = np.array(polished[1], float), polished[2]
     f_best = rec.best_f
     # Diagonal entries at rounding distance from 0 are put on the boundary when that is no worse
     # than the best point by more than a rounding-level amount (lme4 reports them as 0).
@@ -770,7 +802,6 @@ def _optimize(prob: _Problem, correlated: bool = True):
             if rec.f(trial) <= f_best + 1e-10 * (1 + abs(f_best)):
                 x = trial
     theta = _canonical(rec.full(x), q)
-    known = rec.best_solution
     if known is not None and np.array_equal(known[0], theta):
         _, dev, parts, grad = known
     else:
