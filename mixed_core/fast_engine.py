@@ -38,6 +38,17 @@ interior point where a gradient method cannot get stuck on a bound (the profiled
 gradient is exactly 0 there). L-BFGS-B with the analytic gradient runs from lme4's start; near the
 boundary it is restarted from points off the boundary (both signs of the off-diagonal) and the
 answer is polished derivative-free; every evaluated point is recorded and the best one wins.
+Large problems (``_WARM_MIN_DISTINCT`` distinct R_i or more) start instead from the optimum and
+Hessian of a random subsample of the groups (its sums weighted without bias) and take
+quasi-Newton steps on the full criterion. An interior answer is finished by Newton steps to the
+gradient's root (the deviance can be flat at rounding level over 1e-8 of theta there).
+
+Speed (1M rows): per-group sums are one sparse product over the rows of [X y]; the criterion's
+sums over groups sharing R_i are stored once per distinct R_i, so an evaluation with its
+gradient is one pass over them; BLUPs and their SEs are elementwise 2x2 algebra over the groups.
+
+Entry points: ``fit_fast`` (prepared rows) and ``fit_from_statistics`` (per-group statistics,
+from the rows or merged batch by batch out of core).
 """
 from __future__ import annotations
 
@@ -119,6 +130,17 @@ def _pow2(x: float) -> float:
     return 2.0 ** round(math.log2(x)) if x > 0 and math.isfinite(x) else 1.0
 
 
+def column_scales(mean_squares: np.ndarray, intercept: Optional[int]) -> np.ndarray:
+    """The powers of two nearest to the RMS of X's columns (from their mean squares; 1 for the
+    intercept): dividing by them is exact. Used by ``internal_coordinates`` and by accumulation
+    out of core (``mixed_core.outofcore``), which must scale exactly alike."""
+    scales = np.ones(len(mean_squares))
+    for j, ms in enumerate(mean_squares):
+        if j != intercept:
+            scales[j] = _pow2(float(np.sqrt(ms)))
+    return scales
+
+
 def internal_coordinates(data: ModelData, q: int, correlated: bool = True) -> Internal:
     """See the module's doc, point 1. ``Internal.D`` is [X y] as one C-ordered (n, p+1) array,
     the layout the per-group statistics read."""
@@ -143,11 +165,7 @@ def internal_coordinates(data: ModelData, q: int, correlated: bool = True) -> In
         c, s = (0.0, s) if s > 0 and math.isfinite(s) else (0.0, 1.0)
         u = t / s
     intercept = next((j for j in range(p) if np.all(X[:, j] == 1.0)), None)
-    scales = np.ones(p)
-    mean_squares = np.einsum("ij,ij->j", Xi, Xi) / n
-    for j in range(p):
-        if j != intercept:
-            scales[j] = _pow2(float(np.sqrt(mean_squares[j])))
+    scales = column_scales(np.einsum("ij,ij->j", Xi, Xi) / n, intercept)
     Xi *= 1.0 / scales     # powers of two: exact
     T = T * scales[:, None]
     if intercept is not None:
@@ -852,9 +870,10 @@ def fit_fast(data: ModelData, spec: ModelSpec) -> MixedResult:
     return fit_statistics(stats, spec, data, inner)
 
 
-def _conditional(stats: GroupStats, inner: Internal, data: ModelData, correlated: bool,
+def _conditional(stats: GroupStats, inner: Internal, group_index: Optional[np.ndarray], correlated: bool,
                  theta_i: np.ndarray, gamma: np.ndarray, sigma2_i: float, cov_gamma: np.ndarray) -> dict:
-    """Everything a result reports at internal (theta, gamma, sigma^2), in the data's units."""
+    """Everything a result reports at internal (theta, gamma, sigma^2), in the data's units;
+    fitted values (None without rows) for the rows of ``inner.X`` in groups ``group_index``."""
     q = stats.q
     n = int(stats.n)
     # Conditional modes and covariances per group, in internal coordinates:
@@ -922,15 +941,14 @@ def _conditional(stats: GroupStats, inner: Internal, data: ModelData, correlated
         theta = np.abs(np.diag(Mz @ Lam))
 
     # Fitted values in the internal coordinates (no cancellation of large terms), then mapped.
-    g_idx = data.group_index
-    if n:
+    g_idx = group_index
+    fitted = None
+    if g_idx is not None and len(g_idx) and inner.X is not None and len(inner.X):
         fitted_i = inner.X @ gamma
         fitted_i += b_int[0][g_idx]
         if q == 2:
             fitted_i += inner.u * b_int[1][g_idx]
         fitted = inner.y_mean + ys * fitted_i
-    else:
-        fitted = np.empty(0)
 
     return {"beta": beta, "fe_cov": fe_cov, "re_cov": re_cov, "theta": theta, "blups": blups,
             "blup_se": blup_se, "fitted": fitted, "theta_internal": theta_i}
@@ -968,18 +986,49 @@ def conditional_at(data: ModelData, spec: ModelSpec, beta: np.ndarray, re_cov: n
     if inner.intercept is not None:
         gamma[inner.intercept] -= inner.y_mean
     gamma /= ys
-    return _conditional(stats, inner, data, correlated, theta_i, gamma, sigma2_i,
+    return _conditional(stats, inner, data.group_index, correlated, theta_i, gamma, sigma2_i,
                         sigma2_i * RXinv @ RXinv.T)
 
 
-def fit_statistics(stats: GroupStats, spec: ModelSpec, data: ModelData, inner: Internal) -> MixedResult:
-    """The fit from per-group sufficient statistics (``group_statistics`` or an out-of-core
-    accumulation of the same quantities) in the coordinates ``inner``. ``data`` supplies the
-    roles, labels and the rows for fitted values."""
+@dataclass(frozen=True, eq=False)
+class StatisticsFit:
+    """A fit from per-group statistics (``fit_from_statistics``), in the data's units: the
+    estimates, their covariances, the BLUPs with their SEs (groups in the statistics' order),
+    the log-likelihood and the fit's health; ``fitted`` only when the rows were given."""
+
+    fe_estimate: np.ndarray
+    fe_cov: np.ndarray
+    residual_var: float
+    re_cov: np.ndarray
+    theta: np.ndarray            # lme4's layout, in the data's units
+    loglik: float
+    blups: np.ndarray            # (groups, q)
+    blup_se: np.ndarray
+    health: FitHealth
+    theta_internal: np.ndarray   # Lambda in the internal coordinates (the singular rule reads it)
+    fitted: Optional[np.ndarray] = None
+
+
+def fit_from_statistics(stats: GroupStats, inner: Internal, spec: ModelSpec,
+                        group_index: Optional[np.ndarray] = None) -> StatisticsFit:
+    """The fast engine's fit from per-group sufficient statistics: the one entry point of the
+    in-memory fit (``fit_fast``) and of the out-of-core one (``mixed_core.outofcore``).
+
+    ``stats``: ``group_statistics`` of the rows, or the merge (``GroupStats.merge``) of batches'
+    statistics, in the internal coordinates ``inner`` (``internal_coordinates``, or the same
+    maps built from moments accumulated batch by batch: ``T``, ``order``, ``intercept``,
+    ``y_mean``, ``y_scale``, ``c``, ``s``). ``spec`` gives the model (random slope, correlated,
+    REML/ML) and the group's name for the sentences. With ``group_index`` (the rows' groups;
+    ``inner.X`` and ``inner.u`` then hold the rows) the fitted values are computed too.
+    Raises UserInputError when there are no more rows than fixed effects or the likelihood is
+    not finite anywhere the optimizer looked."""
     q = stats.q
     correlated = q == 1 or bool(getattr(spec, "correlated", True))
+    p = stats.dsum.shape[1] - 1
+    if stats.n <= p:
+        raise UserInputError(f"Only {int(stats.n)} rows are left, but the model has {p} fixed effects.")
     prob = build_problem(stats, spec.reml)
-    n, p = prob.n, prob.p
+    n = prob.n
     theta_i, dev, iterations, success, grad_norm, (RX, cbeta, r2) = _optimize(prob, correlated)
     dof = n - p if spec.reml else n
     sigma2_i = r2 / dof
@@ -987,23 +1036,18 @@ def fit_statistics(stats: GroupStats, spec: ModelSpec, data: ModelData, inner: I
     RXinv = linalg.solve_triangular(RX, np.eye(p))
     cov_gamma = sigma2_i * RXinv @ RXinv.T
 
-    out = _conditional(stats, inner, data, correlated, theta_i, gamma, sigma2_i, cov_gamma)
-    beta, fe_cov, re_cov, theta, blups, blup_se, fitted = (
-        out[k] for k in ("beta", "fe_cov", "re_cov", "theta", "blups", "blup_se", "fitted"))
+    out = _conditional(stats, inner, group_index, correlated, theta_i, gamma, sigma2_i, cov_gamma)
     # Deviance in the data's units: the response's scale and the basis change of X are constants.
     ys = inner.y_scale
-    sigma2 = ys ** 2 * sigma2_i
     dev_orig = dev + dof * math.log(ys ** 2)
     if spec.reml:
         dev_orig += 2.0 * inner.log_abs_det_T()
-    loglik = -0.5 * dev_orig
-    Lam = _lower_tri(theta_i, q)
 
-    diag_i = np.diag(Lam)
+    diag_i = np.diag(_lower_tri(theta_i, q))
     singular = is_singular(diag_i)
     warnings = []
     if singular:
-        warnings.append(_singular_sentence(data, q, diag_i, correlated))
+        warnings.append(_singular_sentence(spec, q, diag_i, correlated))
     converged = bool(success or grad_norm < 1e-3)
     if not converged:
         warnings.append(
@@ -1012,10 +1056,21 @@ def fit_statistics(stats: GroupStats, spec: ModelSpec, data: ModelData, inner: I
     health = FitHealth(converged=converged, singular=singular, gradient_norm=float(grad_norm),
                        iterations=int(iterations), optimizer="L-BFGS-B on the profiled criterion",
                        warnings=tuple(warnings))
-    return MixedResult(spec=spec, data=data, fe_estimate=_ro(beta), fe_cov=_ro(fe_cov),
-                       residual_var=float(sigma2), re_cov=_ro(re_cov), theta=_ro(theta),
-                       loglik=float(loglik), blups=_ro(blups), blup_se=_ro(blup_se),
-                       fitted=_ro(fitted), health=health, engine="fast")
+    fitted = out["fitted"]
+    return StatisticsFit(
+        fe_estimate=_ro(out["beta"]), fe_cov=_ro(out["fe_cov"]), residual_var=float(ys ** 2 * sigma2_i),
+        re_cov=_ro(out["re_cov"]), theta=_ro(out["theta"]), loglik=float(-0.5 * dev_orig),
+        blups=_ro(out["blups"]), blup_se=_ro(out["blup_se"]), health=health,
+        theta_internal=_ro(theta_i), fitted=None if fitted is None else _ro(fitted))
+
+
+def fit_statistics(stats: GroupStats, spec: ModelSpec, data: ModelData, inner: Internal) -> MixedResult:
+    """``fit_from_statistics`` as a result of the rows in ``data`` (roles, labels, fitted values)."""
+    fit = fit_from_statistics(stats, inner, spec, data.group_index)
+    return MixedResult(spec=spec, data=data, fe_estimate=fit.fe_estimate, fe_cov=fit.fe_cov,
+                       residual_var=fit.residual_var, re_cov=fit.re_cov, theta=fit.theta,
+                       loglik=fit.loglik, blups=fit.blups, blup_se=fit.blup_se,
+                       fitted=fit.fitted, health=fit.health, engine="fast")
 
 
 def _ro(a) -> np.ndarray:
@@ -1024,7 +1079,8 @@ def _ro(a) -> np.ndarray:
     return a
 
 
-def _singular_sentence(data: ModelData, q: int, diag_internal, correlated: bool = True) -> str:
+def _singular_sentence(data, q: int, diag_internal, correlated: bool = True) -> str:
+    """The singular verdict in words; ``data``: anything with ``roles`` (ModelData or ModelSpec)."""
     g = data.roles.group
     small = [d < SINGULAR_TOL for d in diag_internal]
     if q == 1 or all(small) or (not correlated and small[0]):

@@ -26,7 +26,6 @@ cross-product, i.e. one ``GROUP BY group`` of moments; see the README ("Larger t
 """
 from __future__ import annotations
 
-import inspect
 import math
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -34,7 +33,6 @@ from typing import Optional
 
 import numpy as np
 import pandas as pd
-from scipy import linalg
 
 from . import fast_engine as fe
 from .conditioning import recentre_time
@@ -254,7 +252,7 @@ def accumulate(path, spec: ModelSpec, batch_rows: int = BATCH_ROWS) -> Accumulat
             raise UserInputError("The model's design could not be put in the engine's coordinates.")
         Xi, T, order_cols = done
         p = Xi.shape[1]
-        D = np.empty((len(y), p + 1), order="F")
+        D = np.empty((len(y), p + 1))   # rows, as fe.group_statistics reads them
         D[:, :p] = Xi
         D[:, p] = (y - y_mean) / y_scale
         squares = (Xi * Xi).sum(axis=0) + (0.0 if squares is None else squares)
@@ -265,9 +263,7 @@ def accumulate(path, spec: ModelSpec, batch_rows: int = BATCH_ROWS) -> Accumulat
 
     # Columns scaled by powers of two as internal_coordinates does (exact: a change of exponent).
     p = len(names)
-    scales = np.ones(p)
-    for j in range(1, p):
-        scales[j] = fe._pow2(math.sqrt(squares[j] / n))
+    scales = fe.column_scales(squares / n, 0)
     k = np.append(scales, 1.0)
     stats = replace(total, dsum=total.dsum / k, within=total.within / np.outer(k, k),
                     tdc=None if total.tdc is None else total.tdc / k)
@@ -370,58 +366,18 @@ class OutOfCoreResult:
         }
 
 
-class _NoRows:
-    """What the engine's conditional step reads of ModelData, for a fit without rows in memory."""
-
-    group_index = np.empty(0, dtype=np.int64)
-
-
 def fit_statistics(acc: Accumulated, spec: ModelSpec) -> OutOfCoreResult:
-    """The engine's fit (``fast_engine.fit_statistics``' steps) on accumulated statistics."""
-    stats, inner = acc.stats, acc.inner
-    q = stats.q
-    correlated = q == 1 or bool(getattr(spec, "correlated", True))
+    """The engine's fit (``fast_engine.fit_from_statistics``, the in-memory fit's entry point) on
+    accumulated statistics."""
     with single_threaded_blas():
-        prob = fe.build_problem(stats, spec.reml)
-        n, p = prob.n, prob.p
-        if n <= p:
-            raise UserInputError(f"Only {n} rows are left, but the model has {p} fixed effects.")
-        theta_i, dev, iterations, success, grad_norm, (RX, cbeta, r2) = fe._optimize(prob, correlated)
-        dof = n - p if spec.reml else n
-        sigma2_i = r2 / dof
-        gamma = linalg.solve_triangular(RX, cbeta)
-        RXinv = linalg.solve_triangular(RX, np.eye(p))
-        cov_gamma = sigma2_i * RXinv @ RXinv.T
-        # The conditional step without rows: no fitted values (n = 0 rows in memory).
-        out = fe._conditional(replace(stats, n=0), inner, _NoRows(), correlated, theta_i, gamma, sigma2_i,
-                              cov_gamma)
-    ys = inner.y_scale
-    dev_orig = dev + dof * math.log(ys ** 2)
-    if spec.reml:
-        dev_orig += 2.0 * inner.log_abs_det_T()
-    diag_i = np.diag(fe._lower_tri(theta_i, q))
-    singular = fe.is_singular(diag_i)
-    warnings = []
-    if singular:
-        extra = {"correlated": correlated} if "correlated" in inspect.signature(fe._singular_sentence).parameters else {}
-        warnings.append(fe._singular_sentence(_Roles(spec), q, diag_i, **extra))
-    converged = bool(success or grad_norm < 1e-3)
-    if not converged:
-        warnings.append(f"The optimizer stopped before it was sure of the optimum (largest gradient {grad_norm:.2g}).")
-    health = FitHealth(converged=converged, singular=singular, gradient_norm=float(grad_norm),
-                       iterations=int(iterations), optimizer="L-BFGS-B on the profiled criterion (out of core)",
-                       warnings=tuple(warnings))
+        fit = fe.fit_from_statistics(acc.stats, acc.inner, spec)
+    health = replace(fit.health, optimizer=fit.health.optimizer + " (out of core)")
     return OutOfCoreResult(
-        spec=spec, term_names=acc.term_names, fe_estimate=out["beta"], fe_cov=out["fe_cov"],
-        residual_var=float(ys ** 2 * sigma2_i), re_cov=out["re_cov"], theta=out["theta"], loglik=float(-0.5 * dev_orig),
-        blups=out["blups"], blup_se=out["blup_se"], group_labels=acc.group_labels,
-        group_sizes=stats.counts.astype(np.int64), levels=acc.levels, n_obs=int(stats.n), n_dropped=acc.n_dropped,
-        health=health)
-
-
-class _Roles:
-    def __init__(self, spec):
-        self.roles = spec.roles
+        spec=spec, term_names=acc.term_names, fe_estimate=fit.fe_estimate, fe_cov=fit.fe_cov,
+        residual_var=fit.residual_var, re_cov=fit.re_cov, theta=fit.theta, loglik=fit.loglik,
+        blups=fit.blups, blup_se=fit.blup_se, group_labels=acc.group_labels,
+        group_sizes=acc.stats.counts.astype(np.int64), levels=acc.levels, n_obs=int(acc.stats.n),
+        n_dropped=acc.n_dropped, health=health)
 
 
 def fit_parquet(path, spec: ModelSpec, batch_rows: int = BATCH_ROWS) -> OutOfCoreResult:
