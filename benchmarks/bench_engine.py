@@ -2,6 +2,13 @@
 
     python benchmarks/bench_engine.py            # the full table (statsmodels where it finishes)
     python benchmarks/bench_engine.py --quick    # small sizes only
+    python benchmarks/bench_engine.py --compare /path/to/old/checkout   # fast engine, old vs this tree
+
+``--compare`` times ``prepare`` and ``fit_mixed`` separately in the other checkout and in this one,
+taking turns in fresh processes (best of ``--repeat`` fits in each, OPENBLAS_NUM_THREADS=1), on
+the 1,000,000-row data (``--quick``: 100,000 persons with 1-4 rows) with a random intercept and
+with a random slope, and prints them side by side with the machine's load: on a shared machine
+only times measured in one run, side by side, compare.
 
 Each measurement runs in a fresh process: data are simulated first (not timed), then
 ``prepare`` + the fit are timed (of which ``prepare``: validation and the design matrix).
@@ -81,6 +88,66 @@ def worker(persons: int, min_obs: int, max_obs: int, engine: str, model: str) ->
             "loglik": result.loglik, "converged": result.converged}
 
 
+def compare_worker(persons: int, min_obs: int, max_obs: int, model: str, repeat: int) -> dict:
+    """Best of ``repeat``: prepare and fit_mixed (fast engine), wall and CPU seconds."""
+    from mixed_core import ColumnRoles, ModelSpec, prepare
+    from mixed_core import fast_engine  # noqa: F401
+    from mixed_core.fitting import fit_mixed
+    from mixed_core.simulate import SimulationParams, simulate
+
+    params = SimulationParams(persons_per_category=max(1, round(persons / 3)), min_obs=min_obs, max_obs=max_obs)
+    frame = simulate(params).data
+    spec = ModelSpec(ColumnRoles("income", "years_after_grad", "person", "major"), random_slope=model == "slope")
+    best = {"prepare": 1e9, "fit": 1e9, "fit_cpu": 1e9}
+    for _ in range(repeat):
+        w0, c0 = time.perf_counter(), time.process_time()
+        data = prepare(frame, spec)
+        w1, c1 = time.perf_counter(), time.process_time()
+        result = fit_mixed(data, spec)
+        w2, c2 = time.perf_counter(), time.process_time()
+        best = {"prepare": min(best["prepare"], w1 - w0), "fit": min(best["fit"], w2 - w1),
+                "fit_cpu": min(best["fit_cpu"], c2 - c1)}
+    return dict(best, rows=len(frame), loglik=result.loglik)
+
+
+def compare(old_root: str, quick: bool, repeat: int, rounds: int) -> None:
+    import os
+
+    persons, lo, hi = (100_000, 1, 4) if quick else (100_000, 1, 19)
+    trees = {"old": str(Path(old_root).resolve()), "new": str(Path(__file__).resolve().parents[1])}
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
+    best = {}
+    loads = [os.getloadavg()[0]]
+    for _ in range(rounds):
+        for model in ("intercept", "slope"):
+            for label, root in trees.items():
+                cmd = [sys.executable, __file__, "--compare-worker", root, str(persons), str(lo), str(hi), model,
+                       str(repeat)]
+                out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=900)
+                if out.returncode != 0:
+                    raise SystemExit(f"{label} ({root}) failed: " + (out.stderr.strip().splitlines() or ["?"])[-1])
+                row = json.loads(out.stdout.strip().splitlines()[-1])
+                key = (model, label)
+                if key in best:
+                    row = {k: (min(v, best[key][k]) if k in ("prepare", "fit", "fit_cpu") else v) for k, v in row.items()}
+                best[key] = row
+                loads.append(os.getloadavg()[0])
+    rows = best[("slope", "new")]["rows"]
+    print(f"fast engine, {rows:,} rows ({persons:,} persons), REML, one BLAS thread; best of {repeat} fits "
+          f"x {rounds} turns; load average {min(loads):.1f}-{max(loads):.1f}")
+    print(f"  old: {trees['old']}\n  new: {trees['new']}")
+    header = f"{'model':<18} {'tree':<5} {'prepare s':>9} {'fit s':>7} {'fit CPU s':>9}  log-likelihood"
+    print(header)
+    print("-" * len(header))
+    for model in ("intercept", "slope"):
+        for label in ("old", "new"):
+            r = best[(model, label)]
+            print(f"{MODEL_LABELS[model]:<18} {label:<5} {r['prepare']:>9.3f} {r['fit']:>7.3f} {r['fit_cpu']:>9.3f}  "
+                  f"{r['loglik']:.4f}")
+        ratio = best[(model, "new")]["fit"] / best[(model, "old")]["fit"]
+        print(f"{'':<18} new/old fit time: {ratio:.2f}")
+
+
 def run_case(persons, min_obs, max_obs, engine, model, timeout):
     cmd = [sys.executable, __file__, "--worker", str(persons), str(min_obs), str(max_obs), engine, model]
     try:
@@ -98,7 +165,20 @@ def main():
     parser.add_argument("--quick", action="store_true", help="only the two smallest sizes")
     parser.add_argument("--no-statsmodels", action="store_true")
     parser.add_argument("--only", choices=MODELS, help="one model kind only (e.g. covariates)")
+    parser.add_argument("--compare", metavar="OLD_CHECKOUT",
+                        help="time the fast engine of another checkout and of this one side by side")
+    parser.add_argument("--repeat", type=int, default=3, help="fits per process in --compare (best is kept)")
+    parser.add_argument("--rounds", type=int, default=2, help="turns of old and new processes in --compare")
+    parser.add_argument("--compare-worker", nargs=6, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.compare_worker:
+        root, persons, lo, hi, kind, repeat = args.compare_worker
+        sys.path.insert(0, root)   # that checkout's mixed_core
+        print(json.dumps(compare_worker(int(persons), int(lo), int(hi), kind, int(repeat))))
+        return
+    if args.compare:
+        compare(args.compare, args.quick, args.repeat, args.rounds)
+        return
     if args.worker:
         persons, lo, hi, engine, kind = args.worker
         print(json.dumps(worker(int(persons), int(lo), int(hi), engine, kind)))
