@@ -38,7 +38,7 @@ from . import fast_engine as fe
 from .conditioning import recentre_time
 from .design import level_label, level_labels
 from .errors import UserInputError
-from .result import FitHealth, coefficient_table
+from .result import FitHealth, MixedResult
 from .spec import ModelSpec
 from .threads import single_threaded_blas
 
@@ -298,43 +298,22 @@ class OutOfCoreResult:
     n_dropped: int
     health: FitHealth
 
+    fe_se_override = None   # (MixedResult's fe_se reads it; only statsmodels sets it)
+
     @property
     def n_groups(self) -> int:
         return len(self.group_labels)
 
-    @property
-    def method(self) -> str:
-        return "REML" if self.spec.reml else "ML"
-
-    @property
-    def random_slope(self) -> bool:
-        return self.spec.random_slope
-
-    @property
-    def n_params(self) -> int:
-        return len(self.term_names) + len(self.theta) + 1
-
-    @property
-    def aic(self) -> float:
-        return -2 * self.loglik + 2 * self.n_params
-
-    @property
-    def bic(self) -> float:
-        return -2 * self.loglik + math.log(self.n_obs) * self.n_params
-
-    @property
-    def fe_se(self) -> np.ndarray:
-        return np.sqrt(np.diag(self.fe_cov))
-
-    def fixed_effects(self) -> pd.DataFrame:
-        return coefficient_table(self.term_names, self.fe_estimate, self.fe_se)
-
-    def variance_components(self) -> dict:
-        vc = {"group_var": float(self.re_cov[0, 0]), "residual_var": float(self.residual_var)}
-        if self.random_slope:
-            vc["slope_var"] = float(self.re_cov[1, 1])
-            vc["group_slope_cov"] = float(self.re_cov[0, 1])
-        return vc
+    # The same definitions as the in-memory result's (they read only the fields above).
+    method = MixedResult.method
+    random_slope = MixedResult.random_slope
+    correlated = MixedResult.correlated
+    n_params = MixedResult.n_params
+    aic = MixedResult.aic
+    bic = MixedResult.bic
+    fe_se = MixedResult.fe_se
+    fixed_effects = MixedResult.fixed_effects
+    variance_components = MixedResult.variance_components
 
     def random_effects(self) -> pd.DataFrame:
         df = pd.DataFrame({"group": list(self.group_labels), "intercept": self.blups[:, 0],
