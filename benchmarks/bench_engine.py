@@ -4,11 +4,11 @@
     python benchmarks/bench_engine.py --quick    # small sizes only
     python benchmarks/bench_engine.py --compare /path/to/old/checkout   # fast engine, old vs this tree
 
-``--compare`` times ``prepare`` and ``fit_mixed`` separately in the other checkout and in this one,
-taking turns in fresh processes (best of ``--repeat`` fits in each, OPENBLAS_NUM_THREADS=1), on
-the 1,000,000-row data (``--quick``: 100,000 persons with 1-4 rows) with a random intercept and
-with a random slope, and prints them side by side with the machine's load: on a shared machine
-only times measured in one run, side by side, compare.
+``--compare`` times ``prepare`` and ``fit_mixed`` of the other checkout and of this one in one
+process (the other checkout's package imported under another name), taking turns fit by fit with
+one BLAS thread, on the 1,000,000-row data (``--quick``: 100,000 persons with 1-4 rows) with a
+random intercept and with a random slope, and prints the best of each side by side with the
+machine's load: on a shared machine only times measured side by side compare.
 
 Each measurement runs in a fresh process: data are simulated first (not timed), then
 ``prepare`` + the fit are timed (of which ``prepare``: validation and the design matrix).
@@ -88,54 +88,57 @@ def worker(persons: int, min_obs: int, max_obs: int, engine: str, model: str) ->
             "loglik": result.loglik, "converged": result.converged}
 
 
-def compare_worker(persons: int, min_obs: int, max_obs: int, model: str, repeat: int) -> dict:
-    """Best of ``repeat``: prepare and fit_mixed (fast engine), wall and CPU seconds."""
-    from mixed_core import ColumnRoles, ModelSpec, prepare
-    from mixed_core import fast_engine  # noqa: F401
-    from mixed_core.fitting import fit_mixed
-    from mixed_core.simulate import SimulationParams, simulate
+def _package_as(name: str, directory: Path):
+    """Import the package in ``directory`` under another name (its imports are relative), so that
+    two checkouts' engines run in one process."""
+    import importlib
+    import importlib.util
 
-    params = SimulationParams(persons_per_category=max(1, round(persons / 3)), min_obs=min_obs, max_obs=max_obs)
-    frame = simulate(params).data
-    spec = ModelSpec(ColumnRoles("income", "years_after_grad", "person", "major"), random_slope=model == "slope")
-    best = {"prepare": 1e9, "fit": 1e9, "fit_cpu": 1e9}
-    for _ in range(repeat):
-        w0, c0 = time.perf_counter(), time.process_time()
-        data = prepare(frame, spec)
-        w1, c1 = time.perf_counter(), time.process_time()
-        result = fit_mixed(data, spec)
-        w2, c2 = time.perf_counter(), time.process_time()
-        best = {"prepare": min(best["prepare"], w1 - w0), "fit": min(best["fit"], w2 - w1),
-                "fit_cpu": min(best["fit_cpu"], c2 - c1)}
-    return dict(best, rows=len(frame), loglik=result.loglik)
+    spec = importlib.util.spec_from_file_location(name, directory / "__init__.py",
+                                                  submodule_search_locations=[str(directory)])
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return lambda sub: importlib.import_module(f"{name}.{sub}")
 
 
 def compare(old_root: str, quick: bool, repeat: int, rounds: int) -> None:
+    """Both checkouts' prepare + fit_mixed in one process, taking turns fit by fit (so that both
+    see the same load), best of ``repeat`` x ``rounds`` each, wall and CPU seconds."""
     import os
 
+    from threadpoolctl import threadpool_limits
+
     persons, lo, hi = (100_000, 1, 4) if quick else (100_000, 1, 19)
-    trees = {"old": str(Path(old_root).resolve()), "new": str(Path(__file__).resolve().parents[1])}
-    env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
-    best = {}
+    old_dir = Path(old_root).resolve() / "mixed_core"
+    trees = {"old": _package_as("mixed_core_old", old_dir), "new": _package_as("mixed_core_new", Path(__file__).resolve().parents[1] / "mixed_core")}
+    frame = trees["new"]("simulate").simulate(
+        trees["new"]("simulate").SimulationParams(persons_per_category=round(persons / 3), min_obs=lo, max_obs=hi)).data
     loads = [os.getloadavg()[0]]
-    for _ in range(rounds):
+    best, logliks = {}, {}
+    with threadpool_limits(1, user_api="blas"):
         for model in ("intercept", "slope"):
-            for label, root in trees.items():
-                cmd = [sys.executable, __file__, "--compare-worker", root, str(persons), str(lo), str(hi), model,
-                       str(repeat)]
-                out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=900)
-                if out.returncode != 0:
-                    raise SystemExit(f"{label} ({root}) failed: " + (out.stderr.strip().splitlines() or ["?"])[-1])
-                row = json.loads(out.stdout.strip().splitlines()[-1])
-                key = (model, label)
-                if key in best:
-                    row = {k: (min(v, best[key][k]) if k in ("prepare", "fit", "fit_cpu") else v) for k, v in row.items()}
-                best[key] = row
+            specs = {}
+            for label, pkg in trees.items():
+                design, spec_mod = pkg("design"), pkg("spec")
+                specs[label] = spec_mod.ModelSpec(spec_mod.ColumnRoles("income", "years_after_grad", "person", "major"),
+                                                  random_slope=model == "slope")
+            for _ in range(rounds * repeat):
+                for label, pkg in trees.items():
+                    w0, c0 = time.perf_counter(), time.process_time()
+                    data = pkg("design").prepare(frame, specs[label])
+                    w1, c1 = time.perf_counter(), time.process_time()
+                    result = pkg("fitting").fit_mixed(data, specs[label])
+                    w2, c2 = time.perf_counter(), time.process_time()
+                    key = (model, label)
+                    old = best.get(key, {"prepare": 1e9, "fit": 1e9, "fit_cpu": 1e9})
+                    best[key] = {"prepare": min(old["prepare"], w1 - w0), "fit": min(old["fit"], w2 - w1),
+                                 "fit_cpu": min(old["fit_cpu"], c2 - c1)}
+                    logliks[key] = result.loglik
                 loads.append(os.getloadavg()[0])
-    rows = best[("slope", "new")]["rows"]
-    print(f"fast engine, {rows:,} rows ({persons:,} persons), REML, one BLAS thread; best of {repeat} fits "
-          f"x {rounds} turns; load average {min(loads):.1f}-{max(loads):.1f}")
-    print(f"  old: {trees['old']}\n  new: {trees['new']}")
+    print(f"fast engine, {len(frame):,} rows ({persons:,} persons), REML, one BLAS thread, one process, the "
+          f"checkouts taking turns fit by fit; best of {rounds * repeat}; load average {min(loads):.1f}-{max(loads):.1f}")
+    print(f"  old: {old_dir.parent}\n  new: {Path(__file__).resolve().parents[1]}")
     header = f"{'model':<18} {'tree':<5} {'prepare s':>9} {'fit s':>7} {'fit CPU s':>9}  log-likelihood"
     print(header)
     print("-" * len(header))
@@ -143,7 +146,7 @@ def compare(old_root: str, quick: bool, repeat: int, rounds: int) -> None:
         for label in ("old", "new"):
             r = best[(model, label)]
             print(f"{MODEL_LABELS[model]:<18} {label:<5} {r['prepare']:>9.3f} {r['fit']:>7.3f} {r['fit_cpu']:>9.3f}  "
-                  f"{r['loglik']:.4f}")
+                  f"{logliks[(model, label)]:.4f}")
         ratio = best[(model, "new")]["fit"] / best[(model, "old")]["fit"]
         print(f"{'':<18} new/old fit time: {ratio:.2f}")
 
@@ -167,15 +170,9 @@ def main():
     parser.add_argument("--only", choices=MODELS, help="one model kind only (e.g. covariates)")
     parser.add_argument("--compare", metavar="OLD_CHECKOUT",
                         help="time the fast engine of another checkout and of this one side by side")
-    parser.add_argument("--repeat", type=int, default=3, help="fits per process in --compare (best is kept)")
-    parser.add_argument("--rounds", type=int, default=2, help="turns of old and new processes in --compare")
-    parser.add_argument("--compare-worker", nargs=6, help=argparse.SUPPRESS)
+    parser.add_argument("--repeat", type=int, default=3, help="--compare: fits of each checkout per round")
+    parser.add_argument("--rounds", type=int, default=2, help="--compare: rounds (best of repeat x rounds is kept)")
     args = parser.parse_args()
-    if args.compare_worker:
-        root, persons, lo, hi, kind, repeat = args.compare_worker
-        sys.path.insert(0, root)   # that checkout's mixed_core
-        print(json.dumps(compare_worker(int(persons), int(lo), int(hi), kind, int(repeat))))
-        return
     if args.compare:
         compare(args.compare, args.quick, args.repeat, args.rounds)
         return
