@@ -409,6 +409,15 @@ def _lower_tri(theta: np.ndarray, q: int) -> np.ndarray:
     return np.array([[theta[0], 0.0], [theta[1], theta[2]]])
 
 
+def _g_blocks(R: list, theta) -> tuple:
+    """The entries (g00, g01, g10, g11) of each group's G = R Lambda, elementwise over the groups:
+    ``R`` the upper-triangular factors' entries (r00, r01, r11), each (G,); ``theta`` lme4's
+    (l0, l1, l2) of the correlated 2x2 Lambda."""
+    r00, r01, r11 = R
+    l0, l1, l2 = (float(v) for v in theta)
+    return r00 * l0 + r01 * l1, r01 * l2, r11 * l1, r11 * l2
+
+
 def _p_blocks(theta: np.ndarray, R: list, q: int, with_derivatives: bool = False):
     """K = (I + G G')^-1 with G = R Lambda, and log|I + G G'|, for a stack of R's.
 
@@ -427,10 +436,7 @@ def _p_blocks(theta: np.ndarray, R: list, q: int, with_derivatives: bool = False
         return K[:, None], logdet, (-K * K * dP)[None, :, None], (K * dP)[None, :]
     r00, r01, r11 = R
     l0, l1, l2 = (float(v) for v in theta)
-    g00 = r00 * l0 + r01 * l1
-    g01 = r01 * l2
-    g10 = r11 * l1
-    g11 = r11 * l2
+    g00, g01, g10, g11 = _g_blocks(R, theta)
     a = g00 * g00 + g01 * g01
     d = g10 * g10 + g11 * g11
     b = g00 * g10 + g01 * g11
@@ -897,10 +903,7 @@ def _conditional(stats: GroupStats, inner: Internal, group_index: Optional[np.nd
         # det P = det H = 1 + |G|_F^2 + det(G)^2; b = Lambda G' P^-1 r, Var = Lambda H^-1 Lambda'.
         r00, r01, r11 = R
         l0, l1, l2 = (float(x) for x in theta_i)
-        g00 = r00 * l0 + r01 * l1
-        g01 = r01 * l2
-        g10 = r11 * l1
-        g11 = r11 * l2
+        g00, g01, g10, g11 = _g_blocks(R, theta_i)
         det = 1.0 + g00 * g00 + g01 * g01 + g10 * g10 + g11 * g11 + (r00 * r11 * l0 * l2) ** 2
         pa = g00 * g00 + g01 * g01
         pd_ = g10 * g10 + g11 * g11
