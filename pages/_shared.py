@@ -181,7 +181,8 @@ def read_upload(name: str, payload: bytes) -> None:
     except UserInputError as exc:
         # Why a column that looks like numbers stayed text is often the reason.
         reasons = [r.problem for r in report.columns.values() if r.problem] if report else []
-        st.session_state["upload_error"] = " ".join([str(exc)] + reasons[:2])
+        said = str(exc) if name in str(exc) else f"'{name}' could not be used: {exc}"  # which file, always
+        st.session_state["upload_error"] = " ".join([said] + reasons[:2])
         return
     st.session_state.pop("upload_error", None)
     notes = []

@@ -193,6 +193,7 @@ def overview(ws) -> None:
     unused = unused_sentence(frame, roles)
     if unused:
         st.caption(shared.md(unused))
+    st.subheader(ws.label)   # which data, also when they cannot be used as they are
     try:
         problem = role_problem(ws.reading, roles)
         if problem:
@@ -205,7 +206,6 @@ def overview(ws) -> None:
         st.dataframe(frame.head(20), hide_index=True)
         return
 
-    st.subheader(ws.label)
     m = st.columns(5)
     m[0].metric("Rows", f"{described['rows']:,}")
     m[1].metric("Groups", f"{described['groups']:,}")

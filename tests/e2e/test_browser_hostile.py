@@ -27,14 +27,41 @@ def wait(pg, text: str = None) -> None:
     wait_for_app(pg, text, timeout=120_000)
 
 
-def _wait_saying(pg, case, predicate: str, arg) -> None:
-    """Wait until the page says what ``case`` expects; on a timeout, fail with what the page said."""
+# The text of the elements the current run drew: a message of the file before stays in the page,
+# marked stale, until the run for this file replaces it.
+FRESH_TEXT_JS = ("() => [...document.querySelectorAll('[data-testid=\"stElementContainer\"]:not([data-stale=\"true\"])')]"
+                 ".map(e => e.innerText).join('\\n').toLowerCase()")
+
+
+def _wait_saying(pg, case, groups) -> None:
+    """Wait until this run's elements say every word of one of ``groups`` (each names the file, so
+    the message of the file before cannot pass for it) and the run is over; on a timeout, fail
+    with what the page said."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
+    groups = [[w.lower() for w in g] for g in groups]
     try:
-        pg.wait_for_function(predicate, arg=arg, timeout=120_000)
+        pg.wait_for_function(f"(groups) => {{ const b = ({FRESH_TEXT_JS})(); "
+                             "return groups.some(g => g.every(w => b.includes(w))); }", arg=groups, timeout=120_000)
     except PlaywrightTimeout:
-        raise AssertionError(f"{case.name}: the page did not say {arg!r}; it shows:\n"
+        raise AssertionError(f"{case.name}: the page did not say any of {groups!r}; it shows:\n"
                              + pg.inner_text("body")[:3000]) from None
+    wait(pg)
+
+
+def _choose(pg, path: Path) -> None:
+    """Give the uploader ``path`` and wait until it shows the file. Under load a redraw can replace
+    the input just as the file is set, and the choice is lost: choose again (as a user would)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+    shown = pg.locator('[data-testid="stFileUploader"]', has_text=path.name).first
+    for _ in range(4):
+        wait(pg)
+        pg.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(path))
+        try:
+            shown.wait_for(timeout=30_000)
+            return
+        except PlaywrightTimeout:
+            continue
+    raise AssertionError(f"the uploader never showed {path.name}; the page shows:\n" + pg.inner_text("body")[:3000])
 
 
 def _nothing_ran(pg) -> None:
@@ -60,32 +87,23 @@ def test_hostile_files_through_the_upload(server, watched, tmp_path):
     pg.set_default_timeout(120_000)   # a loaded machine: each upload is read, guessed and drawn
     pg.goto(server + "/data?source=upload&random_slope=true")
     wait(pg, "CSV, TSV, Excel")
-    uploader = pg.locator('[data-testid="stFileUploader"] input[type="file"]')
     good = tmp_path / corpus.GOOD.name
     good.write_bytes(corpus.GOOD.make())
-    uploader.set_input_files(str(good))
+    _choose(pg, good)
     wait(pg, "Uploaded file 'chapter.csv'")
     last_good = "chapter.csv"
     for case in SMALL:
         path = tmp_path / case.name
         path.write_bytes(case.make())
-        uploader.set_input_files(str(path))
-        # The uploader shows this file first: the message of the case before (two cases say "same
-        # value") must not pass for this one's, nor the next file be chosen while this one uploads.
-        pg.locator('[data-testid="stFileUploader"]', has_text=case.name).first.wait_for(timeout=120_000)
+        _choose(pg, path)
+        named = f"'{case.name}'"           # the page names the file it read or refused
         if case.outcome == "refused":   # its own message, beside the last good file's name
-            words = [w.lower() for w in case.says] + [f"still using the last good file, '{last_good}'"]
-            _wait_saying(pg, case, "(words) => { const b = document.body.innerText.toLowerCase(); "
-                                   "return words.every(w => b.includes(w)); }", words)
-            wait(pg)
-        elif case.outcome == "unfit":   # read and refused by the app's checks, or read and said not fittable
-            words = [w.lower() for w in case.says]
-            _wait_saying(pg, case, "([words, name]) => { const b = document.body.innerText.toLowerCase(); "
-                                   "return words.every(w => b.includes(w)) || b.includes(name); }",
-                         [words, f"uploaded file '{case.name}'"])
-            wait(pg)
+            _wait_saying(pg, case, [list(case.says) + [named, f"still using the last good file, '{last_good}'"]])
+        elif case.outcome == "unfit":   # refused by the app's checks, or read (the Model page says why it cannot fit)
+            _wait_saying(pg, case, [list(case.says) + [named, "still using the last good file"],
+                                    [f"uploaded file {named}"]])
         else:
-            wait(pg, f"Uploaded file '{case.name}'")
+            _wait_saying(pg, case, [[f"uploaded file {named}"]])
             if case.name == "plotly_markup.csv":   # the data chart prints the markup, draws none of it
                 pg.wait_for_function("() => [...document.querySelectorAll('.js-plotly-plot .legendtext')]"
                                      ".some(t => t.textContent.includes('<b>Juggling</b>'))", timeout=120_000)
