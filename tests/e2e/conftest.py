@@ -49,3 +49,19 @@ def wait_for_app(pg, text: str = None, timeout: float = 30_000):
     pg.wait_for_function(
         "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout)
     pg.wait_for_timeout(200)
+
+
+def choose_file(pg, path: Path) -> None:
+    """Give the uploader ``path`` and wait until it shows the file. Under load a redraw can replace
+    the input just as the file is set, and the choice is lost: choose again (as a user would)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+    shown = pg.locator('[data-testid="stFileUploader"]', has_text=path.name).first
+    for _ in range(4):
+        wait_for_app(pg, timeout=120_000)
+        pg.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(path))
+        try:
+            shown.wait_for(timeout=30_000)
+            return
+        except PlaywrightTimeout:
+            continue
+    raise AssertionError(f"the uploader never showed {path.name}; the page shows:\n" + pg.inner_text("body")[:3000])

@@ -8,7 +8,7 @@ a URL parameter), then for Streamlit's status widget to be gone: no fixed sleeps
 import time
 from pathlib import Path
 
-from conftest import wait_for_app
+from conftest import choose_file, wait_for_app
 from serving import MODEL_STATE_JS, SCREENSHOTS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -99,7 +99,7 @@ def screenshot(pg, name: str) -> None:
 
 
 def upload(pg, path: Path) -> None:
-    pg.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(path))
+    choose_file(pg, path)
 
 
 def wait_uploaded(pg, groups: str) -> None:

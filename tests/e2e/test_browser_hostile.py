@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import wait_for_app
+from conftest import choose_file, wait_for_app
 from serving import MODEL_STATE_JS
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "hostile"))
@@ -48,22 +48,6 @@ def _wait_saying(pg, case, groups) -> None:
     wait(pg)
 
 
-def _choose(pg, path: Path) -> None:
-    """Give the uploader ``path`` and wait until it shows the file. Under load a redraw can replace
-    the input just as the file is set, and the choice is lost: choose again (as a user would)."""
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
-    shown = pg.locator('[data-testid="stFileUploader"]', has_text=path.name).first
-    for _ in range(4):
-        wait(pg)
-        pg.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(path))
-        try:
-            shown.wait_for(timeout=30_000)
-            return
-        except PlaywrightTimeout:
-            continue
-    raise AssertionError(f"the uploader never showed {path.name}; the page shows:\n" + pg.inner_text("body")[:3000])
-
-
 def _nothing_ran(pg) -> None:
     assert pg.dialogs == []
     assert pg.evaluate("() => document.querySelectorAll('img[src=\"x\"], [onerror]').length") == 0
@@ -89,13 +73,13 @@ def test_hostile_files_through_the_upload(server, watched, tmp_path):
     wait(pg, "CSV, TSV, Excel")
     good = tmp_path / corpus.GOOD.name
     good.write_bytes(corpus.GOOD.make())
-    _choose(pg, good)
+    choose_file(pg, good)
     wait(pg, "Uploaded file 'chapter.csv'")
     last_good = "chapter.csv"
     for case in SMALL:
         path = tmp_path / case.name
         path.write_bytes(case.make())
-        _choose(pg, path)
+        choose_file(pg, path)
         named = f"'{case.name}'"           # the page names the file it read or refused
         if case.outcome == "refused":   # its own message, beside the last good file's name
             _wait_saying(pg, case, [list(case.says) + [named, f"still using the last good file, '{last_good}'"]])
