@@ -29,6 +29,7 @@ navigation = st.navigation([st.Page(start, title="Start", url_path="start", defa
                            position="hidden")
 settings = shared.settings()
 st.session_state["workspace"] = shared.workspace()
+shared.table_style()   # the pages' tables are HTML (shared.table): their look, once per run
 top_bar = st.empty()
 
 

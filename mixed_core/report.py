@@ -241,17 +241,39 @@ def table_text(df: pd.DataFrame, index: bool = True, formats: Optional[Mapping] 
     return "\n".join([line(columns)] + [line(r) for r in rows])
 
 
-def table_html(df: pd.DataFrame, index: bool = True, formats: Optional[Mapping] = None) -> str:
-    """A <table> with every header, index label and cell escaped."""
+def number_formatter(spec: str):
+    """A cell formatter applying ``spec`` (a ``str.format`` spec such as ``"{:,.2f}"`` or
+    ``"{:.0%}"``) to real (non-integer) numbers; whole numbers, missing values, yes/no and text
+    as ``fmt_number`` writes them."""
+    def fmt(v) -> str:
+        if isinstance(v, (float, np.floating)) and math.isfinite(v):
+            return spec.format(float(v))
+        return fmt_number(v)
+    return fmt
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
+
+
+def table_html(df: pd.DataFrame, index: bool = True, formats: Optional[Mapping] = None,
+               number=fmt_number, css_class: Optional[str] = None) -> str:
+    """A <table> with every header, index label and cell escaped (column names, levels and labels
+    are user data). Cells are written by ``formats[column]`` or else ``number`` (``fmt_number``,
+    the one number format of the report and the pages); numeric cells carry ``class="num"`` (set
+    right-aligned by the page's style)."""
     formats = formats or {}
     e = lambda s: html.escape(str(s))
     head = ([f"<th>{e(df.index.name or '')}</th>"] if index else []) + [f"<th>{e(c)}</th>" for c in df.columns]
+    writers = [formats.get(c, number) for c in df.columns]
     body = []
     for idx, row in zip(df.index, df.itertuples(index=False)):
         cells = [f"<th>{e(idx)}</th>"] if index else []
-        cells += [f"<td>{e(formats.get(c, fmt_number)(v))}</td>" for c, v in zip(df.columns, row)]
+        cells += [f'<td class="num">{e(w(v))}</td>' if _is_number(v) else f"<td>{e(w(v))}</td>"
+                  for w, v in zip(writers, row)]
         body.append("<tr>" + "".join(cells) + "</tr>")
-    return (f"<table><thead><tr>{''.join(head)}</tr></thead><tbody>" + "\n".join(body) + "</tbody></table>")
+    opening = f'<table class="{e(css_class)}">' if css_class else "<table>"
+    return (f"{opening}<thead><tr>{''.join(head)}</tr></thead><tbody>" + "\n".join(body) + "</tbody></table>")
 
 
 def _safe_link(url: str) -> str:

@@ -585,24 +585,33 @@ def page_start(title: str) -> Optional[Workspace]:
     return ws if ws.frame is not None and ws.roles is not None else None
 
 
-def table(frame: pd.DataFrame, number_format: str = "{:,.3f}", index: bool = True, formats: dict = None) -> None:
-    """A small static table (real HTML, readable and copyable). st.table renders text cells
-    as Markdown, where 'years:major[T.Magic]' would turn into a directive: escape text first."""
-    shown = frame.copy()
-    if not pd.api.types.is_numeric_dtype(shown.index.dtype):
-        shown.index = [md(v) for v in shown.index]
-    shown.columns = [md(c) for c in shown.columns]
-    numeric = [c for c in shown.columns if pd.api.types.is_numeric_dtype(shown[c].dtype)
-               and not pd.api.types.is_bool_dtype(shown[c].dtype)]
-    for c in shown.columns:
-        if c not in numeric:
-            shown[c] = [v if v is None or (isinstance(v, float) and v != v) else md(v) for v in shown[c]]
-    whole = [c for c in numeric if pd.api.types.is_integer_dtype(shown[c].dtype)]
-    styler = shown.style.format(number_format, subset=[c for c in numeric if c not in whole], na_rep="")
-    styler = styler.format("{:,}", subset=whole, na_rep="")
-    for column, how in (formats or {}).items():
-        styler = styler.format(how, subset=[md(column)], na_rep="")
-    st.table(styler if index else styler.hide(axis="index"))
+def table(frame: pd.DataFrame, number_format: Optional[str] = None, index: bool = True,
+          formats: dict = None) -> None:
+    """A small static table: real HTML, readable and copyable, every name and cell escaped
+    (``report.table_html``, the report's number format unless ``number_format`` is given). Drawn
+    as HTML rather than st.table, which renders every cell through Markdown: on the Model page's
+    tables that was most of the browser's work before the fixed effects showed."""
+    from mixed_core import report
+    number = report.fmt_number if number_format is None else report.number_formatter(number_format)
+    st.html('<div class="mc-table-wrap">' + report.table_html(frame, index=index, formats=formats, number=number,
+                                                               css_class="mc-table") + "</div>")
+
+
+# The look of ``table``'s HTML, close to st.table's: sent once per run (a style-only st.html takes no space).
+TABLE_STYLE = """<style>
+.mc-table-wrap { overflow-x: auto; max-width: 100%; }
+table.mc-table { border-collapse: collapse; font-size: 0.875rem; line-height: 1.4; margin: 0 0 1rem 0;
+                 font-variant-numeric: tabular-nums; }
+table.mc-table th, table.mc-table td { border: 1px solid rgba(128, 128, 128, 0.25); padding: 0.25rem 0.5rem;
+                                        text-align: left; vertical-align: top; }
+table.mc-table thead th { font-weight: 600; opacity: 0.85; }
+table.mc-table tbody th { font-weight: 400; opacity: 0.85; }
+table.mc-table td.num { text-align: right; white-space: nowrap; }
+</style>"""
+
+
+def table_style() -> None:
+    st.html(TABLE_STYLE)
 
 
 def lazy_expander(label: str, key: str, **kwargs):

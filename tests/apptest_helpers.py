@@ -1,5 +1,8 @@
 """Running the app under streamlit.testing.v1.AppTest."""
+from html.parser import HTMLParser
 from pathlib import Path
+
+import pandas as pd
 
 from streamlit.testing.v1 import AppTest
 
@@ -39,19 +42,60 @@ def texts(at) -> str:
 
 
 
-def _plain(value):
-    return value.replace("\\", "") if isinstance(value, str) else value
+class _TableParser(HTMLParser):
+    """The cells of ``report.table_html``'s tables: header cells, then per body row its <th>
+    (the index, if any) and <td> texts, with HTML entities decoded."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.head, self.rows, self._row, self._cell, self._section = [], [], None, None, None
+
+    def handle_starttag(self, tag, attrs):
+        if tag in ("thead", "tbody"):
+            self._section = tag
+        elif tag == "tr":
+            self._row = []
+        elif tag in ("th", "td"):
+            self._cell = [tag, "", ("class", "num") in attrs]
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell[1] += data
+
+    def handle_endtag(self, tag):
+        if tag in ("th", "td") and self._cell is not None:
+            self._row.append(tuple(self._cell))
+            self._cell = None
+        elif tag == "tr" and self._row is not None:
+            (self.head if self._section == "thead" else self.rows).append(self._row)
+            self._row = None
+
+
+def _cell_value(text: str, numeric: bool):
+    """A cell as the tests compare it: a number cell (class "num") as a float read back from its
+    text (thousands separators removed; an empty one is NaN), any other as its text."""
+    if not numeric:
+        return text
+    try:
+        return float(text.replace(",", "")) if text.strip() else float("nan")
+    except ValueError:
+        return text
+
+
+def parse_table(markup: str) -> pd.DataFrame:
+    """A DataFrame of one ``report.table_html`` table (its index from the rows' <th> cells)."""
+    parser = _TableParser()
+    parser.feed(markup)
+    head = [text for _, text, _ in parser.head[0]] if parser.head else []
+    with_index = bool(parser.rows) and parser.rows[0][0][0] == "th"
+    body = [[_cell_value(text, num) for kind, text, num in row if kind == "td"] for row in parser.rows]
+    columns = head[1:] if with_index else head
+    frame = pd.DataFrame(body, columns=columns)
+    if with_index:
+        frame.index = pd.Index([row[0][1] for row in parser.rows], name=head[0] or None)
+    return frame
 
 
 def tables(at) -> list:
-    """The page's st.table contents with the Markdown escaping of text removed."""
-    out = []
-    for element in at.table:
-        frame = element.value.copy()
-        frame.columns = [_plain(c) for c in frame.columns]
-        frame.index = [_plain(i) for i in frame.index]
-        for c in frame.columns:
-            if frame[c].dtype == object or str(frame[c].dtype) in ("str", "string"):
-                frame[c] = [_plain(v) for v in frame[c]]
-        out.append(frame)
-    return out
+    """The page's tables (``shared.table``: HTML) as DataFrames, in page order."""
+    return [parse_table(h.proto.body) for h in at.get("html") if 'class="mc-table"' in h.proto.body]

@@ -77,9 +77,10 @@ def lme4_variance_components(case) -> dict:
 
 
 def discrepancies(case, *, terms, parts, estimate, std_error, loglik, variance_components, theta,
-                  singular=None, n_obs=None, n_groups=None, se_rtol=1e-3) -> list[str]:
+                  singular=None, n_obs=None, n_groups=None, se_rtol=1e-3, shown_atol=0.0) -> list[str]:
     """Every way a fit (given as plain numbers, e.g. from the CLI's JSON or a page's tables) misses
-    lme4's; empty when it agrees to the tolerances of tests/lme4_compare.py."""
+    lme4's; empty when it agrees to the tolerances of tests/lme4_compare.py, or for numbers read
+    from a page, to the precision shown (``shown_atol``: half a unit of the last decimal shown)."""
     bad = []
     if n_obs is not None and (n_obs, n_groups) != (case["n_obs"], case["n_groups"]):
         bad.append(f"sizes {n_obs}/{n_groups}")
@@ -94,15 +95,15 @@ def discrepancies(case, *, terms, parts, estimate, std_error, loglik, variance_c
         return bad
     for key, fe in ref.items():
         k = ours[key]
-        if abs(estimate[k] - fe["estimate"]) > 1e-3 * fe["std_error"]:
+        if abs(estimate[k] - fe["estimate"]) > max(1e-3 * fe["std_error"], shown_atol):
             bad.append(f"{terms[k]} estimate {estimate[k]} vs {fe['estimate']}")
-        if abs(std_error[k] - fe["std_error"]) > se_rtol * fe["std_error"]:
+        if abs(std_error[k] - fe["std_error"]) > max(se_rtol * fe["std_error"], shown_atol):
             bad.append(f"{terms[k]} SE {std_error[k]} vs {fe['std_error']}")
     vc_ref = lme4_variance_components(case)
     if set(variance_components) != set(vc_ref):
         bad.append(f"variance components {sorted(variance_components)} vs {sorted(vc_ref)}")
     for key, value in vc_ref.items():
-        if key in variance_components and abs(variance_components[key] - value) > 1e-3 * abs(value):
+        if key in variance_components and abs(variance_components[key] - value) > max(1e-3 * abs(value), shown_atol):
             bad.append(f"{key} {variance_components[key]} vs {value}")
     ref_theta = np.atleast_1d(case["theta"])
     if theta is not None and (len(np.atleast_1d(theta)) != len(ref_theta) or

@@ -166,14 +166,14 @@ def test_anova_means_contrasts_slopes_and_r2_are_shown():
     at = app("model", random_slope="true", at_times="0,10,20")
     anova = table_with(at, "den df")
     assert set(anova.index) == {"years_after_grad", "major", "years_after_grad:major"}
-    assert anova.loc["major", "F"] == pytest.approx(7.987617106968, rel=1e-5)
+    assert anova.loc["major", "F"] == pytest.approx(7.987617106968, abs=5.01e-4)   # as shown: 3 decimals
     means = table_with(at, "95% CI from")
     assert list(means["at years_after_grad"].unique()) == [0, 10, 20]
     contrasts = table_with(at, "contrast")
     row = contrasts[(contrasts["at years_after_grad"] == 20) & (contrasts["contrast"] == "Juggling - Magic")]
-    assert row["p"].iloc[0] == pytest.approx(0.000105861201421975, abs=1e-3)
+    assert row["p"].iloc[0] == "<0.001"   # emmeans: 0.000105861201421975
     r2 = table_with(at, "Value")
-    assert r2.loc["R² marginal (fixed effects)", "Value"] == pytest.approx(0.402168101771845, rel=1e-5)
+    assert r2.loc["R² marginal (fixed effects)", "Value"] == pytest.approx(0.402168101771845, abs=5.01e-4)
     assert "Nakagawa" in texts(at)
 
 
@@ -241,10 +241,10 @@ def test_design_matrix_summary_and_code_are_built_when_opened():
     """The expanders a fresh tab does not open are not built (less to send and draw before the
     tables); opened, they show their content."""
     at = app("model")
-    n_tables = len(at.table)
+    n_tables = len(tables(at))
     assert not [t for t in tables(at) if "β0" in t.columns]
     assert not [c for c in at.code if "Group Var" in c.value]
     at = open_expanders(at, "open_design", "open_summary")
     design = [t for t in tables(at) if "β0" in t.columns]
-    assert len(at.table) == n_tables + 2 and design and list(design[0].columns[:2]) == ["β0", "β1"]
+    assert len(tables(at)) == n_tables + 2 and design and list(design[0].columns[:2]) == ["β0", "β1"]
     assert [c for c in at.code if "Group Var" in c.value]

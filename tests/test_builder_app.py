@@ -90,8 +90,9 @@ def test_model_page_matches_lme4(case, engine):
         assert shown["variance_components"].pop("group_slope_cov") == pytest.approx(ref_cov, rel=1e-3, abs=6e-4)
         case = {**case, "variance_components": [r for r in case["variance_components"] if r["var2"] is None]}
     # statsmodels keeps its own SEs (see test_builder_cli): within 5% of lme4's.
+    # The page shows 3 decimals (report.fmt_number): the numbers agree to that precision at least.
     bad = discrepancies(case, parts=_parts(case, shown["terms"]), se_rtol=1e-3 if engine == "fast" else 0.05,
-                        **shown)
+                        shown_atol=5.01e-4, **shown)
     assert bad == []
     assert not case["random"]["slope"] or case["random"]["correlated"] == (
         "Correlation of intercepts and slopes" in texts(at))
