@@ -137,3 +137,19 @@ def test_html_report_without_ols_or_figures(rs):
     res, _ = rs
     out = html_report(res, None, {}, {}, "")
     assert "No OLS fit was made." in out and "cdn.plot.ly" not in out
+
+
+def test_table_html_escapes_every_name_and_cell_and_marks_numbers():
+    from mixed_core.report import number_formatter, table_html
+    frame = pd.DataFrame({"<b>name</b>": ["<script>alert(1)</script>", "a & b"], "v": [1234.5678, float("nan")],
+                          "n": [1, 2000]}, index=pd.Index(["<img src=x onerror=alert(1)>", "r"], name="<i>idx</i>"))
+    out = table_html(frame, css_class="mc-table")
+    assert out.startswith('<table class="mc-table">')
+    for raw in ("<script>", "<b>", "<img", "<i>"):
+        assert raw not in out
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in out and "&lt;b&gt;name&lt;/b&gt;" in out and "a &amp; b" in out
+    assert '<td class="num">1,234.568</td>' in out and '<td class="num"></td>' in out
+    assert '<td class="num">2,000</td>' in out and "<td>a &amp; b</td>" in out
+    shares = table_html(pd.DataFrame({"power": [0.25, 1.0]}), index=False, number=number_formatter("{:.0%}"))
+    assert '<td class="num">25%</td>' in shares and '<td class="num">100%</td>' in shares
+    assert number_formatter("{:,.2f}")(3) == "3" and number_formatter("{:g}")(float("nan")) == ""
