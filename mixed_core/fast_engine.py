@@ -276,7 +276,9 @@ def group_statistics(D: np.ndarray, groups: np.ndarray, n_groups: int, u: Option
     dsum = per_group(D)
     E = np.empty((n, k))
     # (np.take of whole rows needs a C-ordered table: the sparse product may return one in F order)
-    np.take(np.ascontiguousarray(dsum / safe[:, None]), groups, axis=0, out=E)
+    # mode="clip": the indices are valid group numbers, and numpy buffers ``out`` (a copy of all rows)
+    # only in its default mode "raise"
+    np.take(np.ascontiguousarray(dsum / safe[:, None]), groups, axis=0, out=E, mode="clip")
     np.subtract(D, E, out=E)
     if u is None:
         return GroupStats(n=n, counts=counts, dsum=dsum, within=E.T @ E)
@@ -293,7 +295,7 @@ def group_statistics(D: np.ndarray, groups: np.ndarray, n_groups: int, u: Option
     np.multiply(ucol, E, out=scratch)
     tdc = per_group(scratch)
     inv = np.where(stt > 0, 1.0 / np.where(stt > 0, stt, 1.0), 0.0)
-    np.take(np.ascontiguousarray(tdc * inv[:, None]), groups, axis=0, out=scratch)
+    np.take(np.ascontiguousarray(tdc * inv[:, None]), groups, axis=0, out=scratch, mode="clip")
     scratch *= ucol
     E -= scratch   # exactly 0 for columns that are a line in u
     del scratch

@@ -182,10 +182,14 @@ class _Groups:
         # summed over the groups of class u (consecutive after sorting).
         Bs = Bt.take(order, axis=2)                     # C-contiguous: fast row products
         Fs = np.empty((len(J), len(pairs) * U))
+        prods = np.empty((len(J), n_groups))            # one entry's products per row, written in place
+        scratch = np.empty(n_groups) if q == 2 else None
         for k, (a, b) in enumerate(pairs):
-            prods = Bs[a][J] * Bs[b][K]
-            if a != b:
-                prods += Bs[b][J] * Bs[a][K]
+            for e, (j, kk) in enumerate(zip(J, K)):
+                np.multiply(Bs[a, j], Bs[b, kk], out=prods[e])
+                if a != b:
+                    np.multiply(Bs[b, j], Bs[a, kk], out=scratch)
+                    prods[e] += scratch
             if U:
                 Fs[:, k * U:(k + 1) * U] = np.add.reduceat(prods, starts, axis=1)
         self.Fs = Fs                                    # (m(m+1)/2, pairs x U)
