@@ -24,7 +24,7 @@ def app(page: str = "data", **query) -> AppTest:
 
 def open_expanders(at, *keys: str) -> AppTest:
     """Open the pages' lazily built expanders (``shared.lazy_expander``: ``open_code_panel``,
-    ``open_summary``, ``open_design``), as a click in the browser does, and run again."""
+    ``open_summary``, ``open_design``, ``open_builder``), as a click in the browser does, and run again."""
     for key in keys:
         at.session_state[key] = True
     at.run()

@@ -116,6 +116,8 @@ def test_builder_widgets_change_the_model_and_the_link():
     at = pigs_page()
     assert list(table_with(at, "Coef.")["term"]) == ["Intercept", "Time", "Cu[T.Cu035]", "Cu[T.Cu175]",
                                                      "Time:Cu[T.Cu035]", "Time:Cu[T.Cu175]"]
+    assert not at.multiselect   # the builder is built when opened (shared.lazy_expander)
+    at = open_expanders(at, "open_builder")
     at.multiselect(key="w_covariates").select("Evit").select("Start").run()
     terms = list(table_with(at, "Coef.")["term"])
     assert "Evit[T.Evit100]" in terms and "Start" in terms
