@@ -201,32 +201,13 @@ def _covariates(args) -> tuple:
     return tuple(out)
 
 
-def _import_in_background() -> None:
-    """Import what the fit and its inference need from scipy (a third of a second or more, mostly
-    Python work at import) in a thread, while the main thread reads and checks the file: pyarrow's
-    parser and numpy's array work release the GIL, so the two overlap on a second core. Nothing
-    waits for the thread: a module it is still importing is waited for by the import system (the
-    thread imports only scipy, which the reading never imports), and a failure here is repeated,
-    and reported, by the main thread's own import."""
-    import threading
-
-    def work():
-        try:
-            import scipy.linalg  # noqa: F401
-            import scipy.optimize  # noqa: F401
-            import scipy.sparse  # noqa: F401
-            import scipy.special  # noqa: F401
-        except Exception:  # pragma: no cover - the main thread's import reports it
-            pass
-
-    threading.Thread(target=work, name="mixed_core-imports", daemon=True).start()
-
-
 def _fit(args) -> int:
     from .design import prepare
+    from .fitting import fit_mixed, fit_ols
     from .loading import load_table, role_problem
     from .timeaxis import time_note
     from .spec import ColumnRoles, ModelSpec
+    from .summary import lines_sentences, ols_summary
 
     if args.reference is not None and args.category is None:
         raise UserInputError("--reference needs --category: name the category column whose level it is.")
@@ -241,7 +222,6 @@ def _fit(args) -> int:
     covariates = _covariates(args)
     if args.out_of_core or Path(args.file).is_dir():
         return _fit_out_of_core(args, covariates)
-    _import_in_background()
     frame, report = load_table(args.file)
     try:
         spec = ModelSpec(ColumnRoles(args.response, args.time, args.group, args.category),
@@ -256,8 +236,6 @@ def _fit(args) -> int:
     if problem:
         raise UserInputError(problem)
     data = prepare(frame, spec)
-    from .fitting import fit_mixed, fit_ols        # scipy: imported meanwhile (_import_in_background)
-    from .summary import lines_sentences, ols_summary
     result = fit_mixed(data, spec)
     ols = None if args.no_ols else fit_ols(data)
     time_sentence = time_note(frame, spec)

@@ -289,8 +289,9 @@ def group_statistics(D: np.ndarray, groups: np.ndarray, n_groups: int, u: Option
     # A group whose time is constant has stt at rounding level: treat it as exactly constant.
     scale = np.abs(ubar) + 1.0
     constant = stt <= counts * (16 * _EPS * scale) ** 2
-    stt[constant] = 0.0
-    uc[constant[groups]] = 0.0
+    if constant.any():
+        stt[constant] = 0.0
+        uc[constant[groups]] = 0.0
     ucol = uc[:, None]
     np.multiply(ucol, E, out=scratch)
     tdc = per_group(scratch)

@@ -764,6 +764,12 @@ class Inference:
         the slope's variance when the slope is uncorrelated with the intercept ((1|g) + (0+t|g))."""
         if definition not in R2_DEFINITIONS:
             raise ValueError(f"definition must be one of {R2_DEFINITIONS}, not {definition!r}")
+        known = self.__dict__.setdefault("_known_variance_parts", {})   # r2 and icc ask for the same
+        if definition not in known:
+            known[definition] = self._variance_parts(definition)
+        return dict(known[definition])
+
+    def _variance_parts(self, definition: str) -> dict:
         fixed = float(np.var(np.asarray(self.data.X) @ self.beta, ddof=1))
         D = np.asarray(self.result.re_cov, float)
         t = np.asarray(self.data.time, float)

@@ -188,21 +188,3 @@ def test_fit_text_prints_the_inference_of_the_json(capsys, df_method, title):
         assert fmt_number(mean["estimate"]) in means
     assert "Pairwise contrasts (Tukey adjustment within each time):" in text
     assert "R² marginal (fixed effects)" in text and fmt_number(content["r2"]["marginal"]) in text
-
-
-def test_fit_json_from_a_fresh_process_equals_in_process(tmp_path, capsys):
-    """A fresh ``python -m mixed_core fit`` imports scipy in a thread while it reads the file
-    (``cli._import_in_background``); its JSON is the one ``main`` writes in this process, where
-    everything was imported before (a file large enough for pyarrow's reader)."""
-    from mixed_core import fastcsv
-    from mixed_core.simulate import SimulationParams, simulate
-
-    path = tmp_path / "big.csv"
-    simulate(SimulationParams(seed=11, persons_per_category=4_000)).data.to_csv(path, index=False)
-    assert path.stat().st_size >= fastcsv.MIN_CHARS
-    args = ["fit", str(path), "--response", "income", "--time", "years_after_grad", "--group", "person",
-            "--category", "major", "--random-slope", "--format", "json"]
-    fresh = run_cli(*args)
-    assert fresh.returncode == 0, fresh.stderr
-    assert main(args) == 0
-    assert json.loads(fresh.stdout) == json.loads(capsys.readouterr().out)

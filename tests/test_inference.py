@@ -405,3 +405,23 @@ def test_url_bounds_match_the_inference_limits():
     settings, problems = urlstate.decode({"boot_n": "5000", "df": "welch", "at_times": "0,10"})
     assert settings["boot_n"] == 0 and settings["df"] == "satterthwaite" and settings["at_times"] == (0.0, 10.0)
     assert len(problems) == 2
+
+
+def test_variance_parts_computed_once_per_definition_and_handed_out_as_copies():
+    """r2 and icc share the variance parts (computed once per definition): the same numbers as a
+    fresh computation, and a caller changing its dict changes nothing for the next caller."""
+    roles = ColumnRoles("income", "years_after_grad", "person", "major")
+    spec = ModelSpec(roles, random_slope=True, correlated=False)
+    result = fit_mixed(prepare(pd.read_csv(DATA / "seed_income.csv"), spec), spec)
+    inf = Inference(result)
+    for definition in ("johnson", "performance"):
+        first = inf.variance_parts(definition)
+        assert first == Inference(result)._variance_parts(definition)
+        first["fixed"] = -1.0
+        assert inf.variance_parts(definition) == Inference(result).variance_parts(definition)
+    assert inf.variance_parts("johnson") != inf.variance_parts("performance")   # uncorrelated: they differ
+    r2, icc = inf.r2(), inf.icc()
+    fresh = Inference(result)._variance_parts("johnson")
+    total = fresh["fixed"] + fresh["random"] + fresh["residual"]
+    assert r2["marginal"] == fresh["fixed"] / total
+    assert icc["adjusted"] == fresh["random"] / (fresh["random"] + fresh["residual"])
