@@ -602,7 +602,7 @@ TABLE_STYLE = """<style>
 .mc-table-wrap { overflow-x: auto; max-width: 100%; }
 table.mc-table { border-collapse: collapse; font-size: 0.875rem; line-height: 1.4; margin: 0 0 1rem 0;
                  font-variant-numeric: tabular-nums; }
-table.mc-table th, table.mc-table td { border: 1px solid rgba(128, 128, 128, 0.25); padding: 0.25rem 0.5rem;
+table.mc-table th, table.mc-table td { border: 1px solid rgba(128, 128, 128, 0.25); padding: 0.25rem 0.375rem;
                                         text-align: left; vertical-align: top; }
 table.mc-table thead th { font-weight: 600; opacity: 0.85; }
 table.mc-table tbody th { font-weight: 400; opacity: 0.85; }

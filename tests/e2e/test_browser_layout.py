@@ -71,6 +71,7 @@ CUT_JS = """(sel) => {
 }"""
 TEXT_PARTS = ('[data-testid="stMain"] [data-testid="stWidgetLabel"] p, [data-testid="stMain"] button p, '
               '[data-testid="stMain"] table th, [data-testid="stMain"] table td, '
+              '[data-testid="stMain"] .mc-table-wrap, '   # a table wider than the page scrolls: cut
               '[data-testid="stMain"] .katex-display, [data-testid="stMain"] [data-testid="stPageLink"] p')
 
 
