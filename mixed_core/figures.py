@@ -53,6 +53,99 @@ TEMPLATE = go.layout.Template(
     data=dict(scatter=_WHITE.data.scatter, scattergl=_WHITE.data.scattergl))
 
 
+# The look of the app's charts: Streamlit's "streamlit" chart theme as its frontend merges it over
+# TEMPLATE (read from the merged layout of a drawn chart, Streamlit 1.67), light; dark swaps colours.
+# :func:`app_figure` writes it into a figure's layout, so the page can hand Streamlit a figure without
+# a template (``theme=None``) that looks the same. (The axis line and minor-grid colours are left
+# out: in a layout, unlike in a template, setting them switches the line and the grid on.)
+_SANS = '"Source Sans", sans-serif'
+APP_LOOK = {
+    "annotationdefaults": {"arrowcolor": "#2a3f5f", "arrowhead": 0, "arrowwidth": 1},
+    "autotypenumbers": "strict",
+    "colorway": ["#636efa", "#EF553B", "#00cc96", "#ab63fa", "#FFA15A", "#19d3f3", "#FF6692", "#B6E880",
+                 "#FF97FF", "#FECB52"],
+    "font": {"color": "#808495", "family": _SANS, "size": 12, "weight": 400},
+    "hoverlabel": {"align": "left", "bgcolor": "#FFFFFF", "bordercolor": "#DCD8D4",
+                   "font": {"color": "#808495", "family": _SANS, "size": 12}},
+    "hovermode": "closest", "paper_bgcolor": "#FFFFFF", "plot_bgcolor": "#FFFFFF",
+    "shapedefaults": {"line": {"color": "#2a3f5f"}},
+    "title": {"x": 0, "font": {"family": _SANS, "size": 16, "color": "#2F2D2B"}, "pad": {"l": 4}, "xanchor": "left"},
+    "xaxis": {"automargin": True, "gridcolor": "#e6eaf1", "ticks": "",
+              "title": {"standoff": 20, "font": {"color": "#808495", "size": 14}}, "zerolinecolor": "#e6eaf1",
+              "zerolinewidth": 2, "showgrid": False, "tickfont": {"color": "#808495", "size": 12},
+              "tickcolor": "#e6eaf1", "zeroline": False},
+    "yaxis": {"automargin": True, "gridcolor": "#e6eaf1", "ticks": "",
+              "title": {"standoff": 24, "font": {"color": "#808495", "size": 14}}, "zerolinecolor": "#e6eaf1",
+              "zerolinewidth": 2, "ticklabelposition": "outside", "tickcolor": "#e6eaf1",
+              "tickfont": {"color": "#808495", "size": 12}},
+    "legend": {"title": {"font": {"size": 12, "color": "#808495"}, "side": "top"}, "valign": "top",
+               "bordercolor": "rgba(0,0,0,0)", "borderwidth": 0, "font": {"size": 12, "color": "#262730"}},
+    "margin": {"pad": 8, "r": 0, "l": 0},
+}
+# Streamlit's dark theme: the same with these colours (light -> dark).
+DARK_COLOURS = {"#808495": "#e6eaf1", "#FFFFFF": "#171614", "#DCD8D4": "#4A4742", "#262730": "#fafafa",
+                "#2F2D2B": "#EDEBE8", "#e6eaf1": "#31333F"}
+
+
+def _merged(base, over):
+    """``over`` deep-merged over ``base`` (as a template's defaults yield to the figure's own values)."""
+    out = dict(base)
+    for key, value in over.items():
+        out[key] = _merged(base[key], value) if isinstance(value, dict) and isinstance(base.get(key), dict) else value
+    return out
+
+
+def _recoloured(value, colours: dict):
+    if isinstance(value, dict):
+        return {k: _recoloured(v, colours) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_recoloured(v, colours) for v in value]
+    return colours.get(value, value) if isinstance(value, str) else value
+
+
+def _lists(value):
+    """numpy arrays (at any depth) as lists: plotly sends arrays as base64 typed arrays, lists as lists."""
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, dict):
+        return {k: _lists(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_lists(v) for v in value]
+    return value
+
+
+def app_figure(fig: go.Figure, dark: bool = False, clickable: bool = False) -> go.Figure:
+    """``fig`` as the app hands it to Streamlit (``st.plotly_chart(..., theme=None)``): the same look as
+    Streamlit's chart theme, written into the layout, with no template; data arrays as lists and a
+    fixed ``datarevision``; on ``clickable`` charts the click, hover and drag modes Streamlit would set.
+
+    Why: Streamlit's frontend re-themes every chart once right after drawing it (a JSON copy of the
+    figure). plotly.js redraws a chart from scratch when its template or (without a datarevision) a
+    data array is a new object, so each chart was drawn twice on every new tab and every highlight.
+    With this figure the copy is equal to what is drawn and plotly.js has nothing to redraw.
+    The figure's own values win over the look, as they do over a template."""
+    look = _recoloured(APP_LOOK, DARK_COLOURS) if dark else APP_LOOK
+    layout = {k: v for k, v in fig.layout.to_plotly_json().items() if k != "template"}
+    base = {k: v for k, v in look.items() if k not in ("xaxis", "yaxis", "annotationdefaults", "shapedefaults")}
+    for axis in {k for k in layout if k[:5] in ("xaxis", "yaxis") and k[5:].isdigit()} | {"xaxis", "yaxis"}:
+        base[axis] = look[axis[:5]]
+    layout = _merged(base, layout)
+    if layout.get("shapes"):
+        layout["shapes"] = [_merged(look["shapedefaults"], shape) for shape in layout["shapes"]]
+    if layout.get("annotations"):
+        layout["annotations"] = [_merged(look["annotationdefaults"], a) for a in layout["annotations"]]
+    title = layout["title"]
+    if title.get("text"):   # Streamlit's theme draws titles bold
+        title["text"] = f"<b>{title['text']}</b>"
+    layout["datarevision"] = 1
+    if clickable:           # what Streamlit sets on charts with point selection, unless the figure has its own
+        layout.setdefault("clickmode", "event+select")
+        layout.setdefault("dragmode", "pan")
+    out = go.Figure(data=_lists([t.to_plotly_json() for t in fig.data]), layout=_lists(layout))
+    out.layout.template = None
+    return out
+
+
 # ---------------------------------------------------------------------------------------------
 # shared helpers
 # ---------------------------------------------------------------------------------------------

@@ -17,14 +17,27 @@ CATERPILLAR_ALL_MAX = 150    # above this many persons, the caterpillar shows th
 EXTREMES = 25
 
 
+def shown(fig, clickable: bool = False):
+    """The figure as the page hands it to Streamlit (``figures.app_figure``: Streamlit's chart look in
+    the layout, so that the browser draws each chart once, not twice), for this session's light or
+    dark theme; made once per figure (cached figures keep theirs)."""
+    dark = getattr(st.context.theme, "type", None) == "dark"
+    made = fig.__dict__.setdefault("_app_figures", {})
+    if (dark, clickable) not in made:
+        made[(dark, clickable)] = figures.app_figure(fig, dark=dark, clickable=clickable)
+    return made[(dark, clickable)]
+
+
 def chart(fig, key: str, clickable: bool = False) -> None:
     """A plotly chart; on clickable charts a click on a person highlights them everywhere."""
+    fig = shown(fig, clickable)
     if not clickable:
-        st.plotly_chart(fig, width="stretch", key=key)
+        st.plotly_chart(fig, width="stretch", key=key, theme=None)
         return
     # The click is handled in a callback, before the page runs again: one run draws the
     # highlight (handling it in the run itself needed a second, full run).
-    st.plotly_chart(fig, width="stretch", key=key, on_select=lambda: _clicked(key), selection_mode=("points",))
+    st.plotly_chart(fig, width="stretch", key=key, theme=None, on_select=lambda: _clicked(key),
+                    selection_mode=("points",))
 
 
 def _clicked(key: str) -> None:

@@ -10,7 +10,9 @@ def charts(at) -> dict:
 
 
 def figure_titles(at) -> list:
-    return [c["layout"].get("title", {}).get("text", "") for c in charts(at).values()]
+    """The charts' titles as text; the page sends them bold (as Streamlit's chart theme drew them)."""
+    titles = [c["layout"].get("title", {}).get("text", "") for c in charts(at).values()]
+    return [t[3:-4] if t.startswith("<b>") and t.endswith("</b>") else t for t in titles]
 
 
 def trace_names(at) -> set:
@@ -122,3 +124,27 @@ def test_marginal_means_chart_follows_the_model_pages_settings():
     points = [t for t in chart["data"] if t.get("mode") == "markers"]
     assert len(points) == 3 and all(list(p["x"]) == [0, 10, 20] for p in points)
     assert "pairwise differences have p < 0.05" in texts(at)
+
+
+def test_a_highlight_marks_that_person_on_every_chart_that_shows_persons():
+    """Each chart that shows persons carries a trace named after the highlighted person, and its
+    every point is that person's (click data included); the charts go out without a template
+    (Streamlit's look written into them, so the browser draws each once)."""
+    at = app("explore", random_slope="true", highlight="P002")
+    figs = list(charts(at).values())
+    titles = figure_titles(at)
+    persons = [t for t in titles if not t.startswith(("Population lines", "Estimated marginal means"))]
+    assert len(persons) == 9
+    for fig, title in zip(figs, titles):
+        assert "template" not in fig["layout"] and fig["layout"]["datarevision"] == 1
+        marks = [t for t in fig["data"] if t.get("name") == "P002"]
+        if title in persons:
+            assert marks, title
+            for trace in marks:
+                assert set(trace["customdata"]) - {None} == {"P002"}, title
+        else:
+            assert not marks, title
+    at.multiselect(key="w_highlight").set_value(["P050"]).run()
+    figs = list(charts(at).values())
+    assert not any(t.get("name") == "P002" for f in figs for t in f["data"])
+    assert sum(any(t.get("name") == "P050" for t in f["data"]) for f in figs) == 9

@@ -495,3 +495,45 @@ def test_charts_use_plotly_white_without_the_parts_they_never_draw(rs):
         template = fig.to_plotly_json()["layout"]["template"]
         assert template["layout"]["plot_bgcolor"] == "white" and len(json.dumps(template, default=str)) < 1500
         assert {t.type for t in fig.data} <= {"scatter", "scattergl"}
+
+
+def test_app_figure_writes_streamlits_look_into_the_layout(rs, chapter_sim):
+    """What the page hands Streamlit: no template and no typed arrays (Streamlit's frontend re-themes
+    each chart with a JSON copy; a new template or data array made plotly.js draw it all again), the
+    theme's look in the layout for every axis, the figure's own values winning, the same data."""
+    import json
+
+    import plotly.io as pio
+
+    res = fit(chapter_sim.data, random_slope=True)
+    for fig, clickable in ((F.person_lines_plot(rs, highlight=["P002"]), True),
+                           (F.truth_blups_plot(res, chapter_sim.truth), False),
+                           (F.residuals_vs_fitted_plot(rs), False)):
+        for dark in (False, True):
+            shown = F.app_figure(fig, dark=dark, clickable=clickable)
+            spec = json.loads(pio.to_json(shown, validate=False))
+            layout = spec["layout"]
+            assert "template" not in layout and "bdata" not in json.dumps(spec)
+            assert layout["datarevision"] == 1
+            assert layout["title"]["text"] == f"<b>{fig.layout.title.text}</b>"
+            assert layout["title"]["x"] == fig.layout.title.x            # the figure's own value wins
+            assert layout["paper_bgcolor"] == ("#171614" if dark else "#FFFFFF")
+            axes = [k for k in layout if k.startswith(("xaxis", "yaxis"))]
+            assert {"xaxis", "yaxis"} <= set(axes)
+            for axis in axes:   # the theme's axis look on every axis; no axis line or minor grid switched on
+                assert layout[axis]["gridcolor"] == ("#31333F" if dark else "#e6eaf1")
+                assert "linecolor" not in layout[axis] and "minor" not in layout[axis]
+            assert layout["xaxis"]["title"]["text"] == fig.layout.xaxis.title.text
+            assert (layout.get("dragmode"), layout.get("clickmode")) == (
+                ("pan", "event+select") if clickable else (None, None))
+            assert len(spec["data"]) == len(fig.data)
+            for ours, original in zip(spec["data"], fig.data):
+                assert ours["name"] == original.name if original.name is not None else True
+                if original.y is not None:
+                    y = np.array([np.nan if v is None else v for v in ours["y"]], dtype=float) \
+                        if not isinstance(ours["y"][0], str) else np.array(ours["y"], dtype=object)
+                    if y.dtype == float:
+                        np.testing.assert_array_equal(y, np.array(original.y, dtype=float))
+                    else:
+                        assert list(y) == list(original.y)
+            assert fig.layout.template is not None   # the cached figure itself is left as it was
