@@ -141,8 +141,9 @@ def app_figure(fig: go.Figure, dark: bool = False, clickable: bool = False) -> g
     if clickable:           # what Streamlit sets on charts with point selection, unless the figure has its own
         layout.setdefault("clickmode", "event+select")
         layout.setdefault("dragmode", "pan")
-    out = go.Figure(data=_lists([t.to_plotly_json() for t in fig.data]), layout=_lists(layout))
-    out.layout.template = None
+    # Built without validation: every value comes from a validated figure or from APP_LOOK (a test checks the look).
+    out = go.Figure(data=_lists([t.to_plotly_json() for t in fig.data]), layout=_lists(layout), _validate=False)
+    out._layout.pop("template", None)   # plotly adds its default template to a new figure
     return out
 
 
