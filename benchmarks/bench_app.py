@@ -237,6 +237,18 @@ def click_highlight(pg, point_index: int) -> tuple[float, str]:
     return seconds, pg.evaluate("() => decodeURIComponent(/highlight=([^&]+)/.exec(location.search)[1])")
 
 
+def warm(browser, base: str) -> None:
+    """Warm a server as the issue rows expect it: the first run of the app and the first fits of
+    /model and /explore?random_slope=true, in a tab of its own."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        pg = context.new_page()
+        open_model(pg, base + "/model")
+        explore_charts(pg, lambda: pg.goto(base + "/explore?random_slope=true", wait_until="commit"), 10)
+    finally:
+        context.close()
+
+
 def issue_rows(repeats: int = 3) -> list:
     """Issue 9's page rows on a warm server: (what, seconds, target, note), each the median of
     ``repeats`` fresh browser tabs (a new browser context: no cache, a new Streamlit session)."""
@@ -254,12 +266,7 @@ def issue_rows(repeats: int = 3) -> list:
                     def fresh_tab():
                         return browser.new_context(viewport={"width": 1400, "height": 1000})
 
-                    # Warm the server: the first run of the app and the first fits of these views.
-                    context = fresh_tab()
-                    pg = context.new_page()
-                    open_model(pg, base + "/model")
-                    explore_charts(pg, lambda: pg.goto(base + "/explore?random_slope=true", wait_until="commit"), 10)
-                    context.close()
+                    warm(browser, base)
 
                     model, explore, clicks, wheres = [], [], [], []
                     for i in range(repeats):

@@ -135,12 +135,7 @@ def main() -> None:
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
                 fresh = lambda: browser.new_context(viewport={"width": 1400, "height": 1000})  # noqa: E731
-                ctx = fresh()
-                pg = ctx.new_page()
-                bench_app.open_model(pg, base + "/model")
-                bench_app.explore_charts(pg, lambda: pg.goto(base + "/explore?random_slope=true",
-                                                             wait_until="commit"), 10)
-                ctx.close()
+                bench_app.warm(browser, base)
                 pages = args.pages.split(",")
                 if "model" in pages:
                     runs = []
@@ -181,12 +176,7 @@ def compare(before_app: Path, after_app: Path, repeats: int) -> None:
                 browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
                 fresh = lambda: browser.new_context(viewport={"width": 1400, "height": 1000})  # noqa: E731
                 for name, (_, _, base) in servers.items():   # warm both, as issue_rows does
-                    ctx = fresh()
-                    pg = ctx.new_page()
-                    bench_app.open_model(pg, base + "/model")
-                    bench_app.explore_charts(pg, lambda: pg.goto(base + "/explore?random_slope=true",
-                                                                 wait_until="commit"), 10)
-                    ctx.close()
+                    bench_app.warm(browser, base)
                 for i in range(repeats):
                     for name, (_, _, base) in servers.items():
                         ctx = fresh()
