@@ -231,7 +231,7 @@ def test_upload_guesses_roles_and_the_model_page_fits_it(server, page):
     page.get_by_role("link", name="Model", exact=True).click()
     state = wait_model(page, lambda s: s["loglik"] == SLEEP_RI, "the sleepstudy random-intercept fit")
     assert state["terms"] == ["Intercept", "Days"]
-    assert page.get_by_text("No category column").first.is_visible()
+    page.get_by_text("No category column").first.wait_for()   # drawn once its element's script has loaded
     wait_url(page, "/model?", "source=upload")
 
     page.get_by_text("Random slope per group", exact=True).click()

@@ -85,6 +85,9 @@ def test_model_page_at_both_sizes_shows_everything_and_only_our_navigation(serve
         try:
             pg.goto(server + "/model")
             state = wait_model(pg, lambda s: s["loglik"] == CHAPTER_RI and s["comparison"], "the chapter's fit")
+            # The tables can show before a widget's script has loaded (a loading skeleton stands in
+            # for it, under load for a while): the checks below are of the page as drawn.
+            pg.wait_for_function("() => !document.querySelector('[data-testid=\"stSkeleton\"]')")
             # Only the app's own links: Data, Model, Explore, never Streamlit's folder list.
             links = [t.strip() for t in pg.locator('[data-testid="stPageLink"]').all_inner_texts()]
             assert [l.split("\n")[-1] for l in links] == ["Data", "Model", "Explore"]
