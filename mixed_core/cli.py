@@ -205,6 +205,7 @@ def _fit(args) -> int:
     from .design import prepare
     from .fitting import fit_mixed, fit_ols
     from .loading import load_table, role_problem
+    from .memory import keep_freed_memory
     from .timeaxis import time_note
     from .spec import ColumnRoles, ModelSpec
     from .summary import lines_sentences, ols_summary
@@ -222,6 +223,9 @@ def _fit(args) -> int:
     covariates = _covariates(args)
     if args.out_of_core or Path(args.file).is_dir():
         return _fit_out_of_core(args, covariates)
+    # This process reads, fits, prints and exits: freed arrays are reused, not handed back to the
+    # kernel and faulted in again (see ``memory``; not out of core, whose batches bound the memory).
+    keep_freed_memory()
     frame, report = load_table(args.file)
     try:
         spec = ModelSpec(ColumnRoles(args.response, args.time, args.group, args.category),
