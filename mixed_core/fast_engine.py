@@ -53,7 +53,7 @@ from the rows or merged batch by batch out of core).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Optional
 
 import numpy as np
@@ -87,7 +87,7 @@ class Internal:
     y = y_mean + y_scale * y_int (y_mean = 0 when X has no intercept)."""
 
     X: np.ndarray          # (n, p) X_int, column-major
-    y: np.ndarray          # (n,) y_int
+    y: Optional[np.ndarray]  # (n,) y_int (None after ``_statistics``, which overwrites D)
     u: Optional[np.ndarray]  # (n,) the slope's Z column, or None without a random slope
     T: np.ndarray          # (p, p)
     order: np.ndarray      # a column order that makes T upper triangular
@@ -96,7 +96,7 @@ class Internal:
     y_scale: float
     c: float
     s: float
-    D: Optional[np.ndarray] = None   # (n, p+1) C-ordered [X y] (y is its last column)
+    D: Optional[np.ndarray] = None   # (n, p+1) C-ordered [X y] (y is its last column; None after ``_statistics``)
 
     @property
     def M(self) -> np.ndarray:
@@ -264,25 +264,33 @@ def _summer(groups: np.ndarray, n_groups: int):
     return lambda rows: np.asarray(indicator @ rows).reshape(n_groups, -1)
 
 
-def group_statistics(D: np.ndarray, groups: np.ndarray, n_groups: int, u: Optional[np.ndarray] = None) -> GroupStats:
+def group_statistics(D: np.ndarray, groups: np.ndarray, n_groups: int, u: Optional[np.ndarray] = None,
+                     overwrite: bool = False) -> GroupStats:
     """``GroupStats`` of the rows D ((n, p+1)) in groups 0..n_groups-1, with the slope's Z
-    column u (None without a random slope), from group-centred data."""
+    column u (None without a random slope), from group-centred data. ``overwrite``: D (when it is
+    a C-ordered float array) may be overwritten by its residuals, which saves an array of its size
+    (the same arithmetic)."""
     n, k = D.shape
+    in_place = overwrite and isinstance(D, np.ndarray) and D.dtype == np.float64 and D.flags.c_contiguous \
+        and D.flags.writeable
     D = np.ascontiguousarray(D, dtype=float)
     groups = np.asarray(groups, dtype=np.int64)
     counts = np.bincount(groups, minlength=n_groups).astype(float)
     safe = np.where(counts > 0, counts, 1.0)
     per_group = _summer(groups, n_groups)
     dsum = per_group(D)
-    E = np.empty((n, k))
+    # E = D minus each row's group means: the means are gathered into E (or, when D may be
+    # overwritten, into the scratch array used below) and subtracted from D.
+    E = D if in_place else np.empty((n, k))
+    gathered = np.empty((n, k)) if in_place else E
     # (np.take of whole rows needs a C-ordered table: the sparse product may return one in F order)
     # mode="clip": the indices are valid group numbers, and numpy buffers ``out`` (a copy of all rows)
     # only in its default mode "raise"
-    np.take(np.ascontiguousarray(dsum / safe[:, None]), groups, axis=0, out=E, mode="clip")
-    np.subtract(D, E, out=E)
+    np.take(np.ascontiguousarray(dsum / safe[:, None]), groups, axis=0, out=gathered, mode="clip")
+    np.subtract(D, gathered, out=E)
     if u is None:
         return GroupStats(n=n, counts=counts, dsum=dsum, within=E.T @ E)
-    scratch = np.empty((n, k))
+    scratch = gathered if in_place else np.empty((n, k))
     ubar = np.bincount(groups, weights=u, minlength=n_groups) / safe
     uc = u - ubar[groups]
     stt = np.bincount(groups, weights=uc * uc, minlength=n_groups)
@@ -870,7 +878,10 @@ def _statistics(data: ModelData, spec: ModelSpec):
     q = 2 if spec.random_slope else 1
     correlated = q == 1 or bool(getattr(spec, "correlated", True))
     inner = internal_coordinates(data, q, correlated)
-    return q, correlated, inner, group_statistics(inner.D, data.group_index, data.n_groups, inner.u)
+    # [X y] is not needed after the statistics (the fit reads inner.X and inner.u): its rows become
+    # the residuals in place, and the returned coordinates no longer carry it.
+    stats = group_statistics(inner.D, data.group_index, data.n_groups, inner.u, overwrite=True)
+    return q, correlated, replace(inner, D=None, y=None), stats
 
 
 def fit_fast(data: ModelData, spec: ModelSpec) -> MixedResult:

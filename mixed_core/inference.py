@@ -269,13 +269,14 @@ def _criteria(g: _Groups, points, layout: str, reml: bool) -> list:
     Z'Z for every point in one matrix product (one pass over the pooled cross-products)."""
     if not points:
         return []
-    entries, logdets = [], []
-    for vp in points:
+    # Each point's entries written into its row of one array (no list of arrays stacked after).
+    entries, logdets = np.empty((len(points), g.Fs.shape[1])), []
+    for k, vp in enumerate(points):
         C, logdet_h = _c_entries(g, _lambda(np.asarray(vp[:-1], float), layout))
-        entries.append(np.concatenate(C))
+        np.concatenate(C, out=entries[k])
         logdets.append(logdet_h)
     m = g.p + 1
-    sums = g.Fs @ np.stack(entries).T               # (m(m+1)/2, points)
+    sums = g.Fs @ entries.T                         # (m(m+1)/2, points)
     out = []
     for k, vp in enumerate(points):
         S = np.zeros((m, m))
