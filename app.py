@@ -42,10 +42,16 @@ def current_url() -> str:
     return urlstate.share_url(base, navigation.url_path or "data", settings)
 
 
+drawn = {}   # what this run's top bar shows: redrawn at the end only if the page changed it
+
+
 def draw_top_bar() -> None:
     """Links to the pages (carrying the settings, so a page switch keeps them) and the share link."""
     query = urlstate.encode(settings)
     url = st.session_state["share_url"] = current_url()
+    if drawn == {"query": query, "url": url}:
+        return   # unchanged: the browser would only redraw the same links (about 10 elements)
+    drawn.update(query=query, url=url)
     with top_bar.container(horizontal=True, vertical_alignment="center", gap="medium"):
         for page in PAGES:
             st.page_link(page, query_params=query)

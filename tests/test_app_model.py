@@ -248,3 +248,26 @@ def test_design_matrix_summary_and_code_are_built_when_opened():
     design = [t for t in tables(at) if "β0" in t.columns]
     assert len(tables(at)) == n_tables + 2 and design and list(design[0].columns[:2]) == ["β0", "β1"]
     assert [c for c in at.code if "Group Var" in c.value]
+
+
+def _top_bar(at):
+    return [(link.proto.label, link.proto.query_string) for link in at.get("page_link")]
+
+
+def test_top_bar_follows_the_settings_the_page_changed():
+    """The frame draws the page links and the share link before the page runs, and again at the
+    end only when the page changed the settings: either way they carry the settings shown."""
+    at = app("model")
+    assert _top_bar(at) == [("Data", ""), ("Model", ""), ("Explore", "")]
+    assert at.code[0].value == "http://localhost:8501/model"
+    at.toggle[0].set_value(True).run()      # random slope: changed by the page's widget
+    assert _top_bar(at) == [(page, "random_slope=true") for page in ("Data", "Model", "Explore")]
+    assert at.code[0].value == "http://localhost:8501/model?random_slope=true"
+    at.run()                                 # unchanged: drawn once, still right
+    assert _top_bar(at) == [(page, "random_slope=true") for page in ("Data", "Model", "Explore")]
+    assert at.code[0].value == "http://localhost:8501/model?random_slope=true"
+    # A setting the page itself changes during its run (the times of the means, read from a text
+    # box in the page): the bar drawn before the page is redrawn with it.
+    at.text_input(key="w_at_times").set_value("2, 8").run()
+    assert _top_bar(at) == [(page, "random_slope=true&at_times=2%2C8") for page in ("Data", "Model", "Explore")]
+    assert at.code[0].value == "http://localhost:8501/model?random_slope=true&at_times=2%2C8"
