@@ -251,14 +251,24 @@ def warm(browser, base: str) -> None:
 
 def issue_rows(repeats: int = 3) -> list:
     """Issue 9's page rows on a warm server: (what, seconds, target, note), each the median of
-    ``repeats`` fresh browser tabs (a new browser context: no cache, a new Streamlit session)."""
+    ``repeats`` fresh browser tabs.
+
+    A "fresh tab" is a new browser context: nothing cached (a first visit: Streamlit's and plotly's
+    scripts are downloaded and compiled), a new Streamlit session. The issue's targets apply to
+    these rows. For comparison, in the same run: the same pages in a new tab of a browser that has
+    opened the app before (its HTTP cache holds the scripts, as a returning user's browser does),
+    and Streamlit's own floor, a one-table app (``BASELINE_APP``), opened both ways."""
     import statistics
 
     from playwright.sync_api import sync_playwright
 
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench_app_") as tmp:
+        floor_app = Path(tmp) / "baseline" / "app.py"
+        floor_app.parent.mkdir()
+        floor_app.write_text(BASELINE_APP)
         proc, log, base = start_server(Path(tmp) / "streamlit.log")
+        floor_proc, floor_log, floor_base = start_server(Path(tmp) / "baseline.log", floor_app)
         try:
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
@@ -267,39 +277,80 @@ def issue_rows(repeats: int = 3) -> list:
                         return browser.new_context(viewport={"width": 1400, "height": 1000})
 
                     warm(browser, base)
+                    returning = fresh_tab()   # a browser that has opened both pages and the floor once
+                    pg = returning.new_page()
+                    open_model(pg, base + "/model")
+                    explore_charts(pg, lambda: pg.goto(base + "/explore?random_slope=true", wait_until="commit"), 10)
+                    open_floor(pg, floor_base)
+                    pg.close()
 
-                    model, explore, clicks, wheres = [], [], [], []
+                    got = {key: [] for key in ("model", "explore", "click", "floor", "model_r", "explore_r", "floor_r")}
+                    wheres = []
                     for i in range(repeats):
                         context = fresh_tab()
                         try:
-                            pg = context.new_page()
-                            shown, _, where = open_model(pg, base + "/model")
-                            model.append(shown)
+                            got["floor"].append(open_floor(context.new_page(), floor_base))
+                        finally:
+                            context.close()
+                        context = fresh_tab()
+                        try:
+                            shown, _, where = open_model(context.new_page(), base + "/model")
+                            got["model"].append(shown)
                             wheres.append(where)
                         finally:
                             context.close()
                         context = fresh_tab()
                         try:
                             pg = context.new_page()
-                            explore.append(explore_charts(
+                            got["explore"].append(explore_charts(
                                 pg, lambda: pg.goto(base + "/explore?random_slope=true", wait_until="commit"), 10))
                             settle(pg)
                             seconds, label = click_highlight(pg, 3 + 2 * i)
-                            clicks.append(seconds)
+                            got["click"].append(seconds)
                         finally:
                             context.close()
+                        for key, measure in (("floor_r", lambda pg: open_floor(pg, floor_base)),
+                                             ("model_r", lambda pg: open_model(pg, base + "/model")[0]),
+                                             ("explore_r", lambda pg: explore_charts(
+                                                 pg, lambda: pg.goto(base + "/explore?random_slope=true",
+                                                                     wait_until="commit"), 10))):
+                            pg = returning.new_page()
+                            try:
+                                got[key].append(measure(pg))
+                                settle(pg)
+                            finally:
+                                pg.close()
                     spread = lambda v: f"median of {len(v)}: " + ", ".join(f"{x:.2f}" for x in sorted(v))
-                    rows.append(("fresh tab /model -> fixed effects (warm)", statistics.median(model), TARGET_TAB_MODEL,
-                                 spread(model) + "; last: " + wheres[-1]))
-                    rows.append(("fresh tab /explore?random_slope=true -> 10 charts (warm)", statistics.median(explore),
-                                 TARGET_EXPLORE, spread(explore)))
-                    rows.append(("Explore: click a point -> person highlighted", statistics.median(clicks),
-                                 TARGET_HIGHLIGHT, spread(clicks)))
+                    med = statistics.median
+                    rows.append(("fresh tab /model -> fixed effects (warm)", med(got["model"]), TARGET_TAB_MODEL,
+                                 spread(got["model"]) + "; last: " + wheres[-1]))
+                    rows.append(("fresh tab /explore?random_slope=true -> 10 charts (warm)", med(got["explore"]),
+                                 TARGET_EXPLORE, spread(got["explore"])))
+                    rows.append(("Explore: click a point -> person highlighted", med(got["click"]),
+                                 TARGET_HIGHLIGHT, spread(got["click"])))
+                    rows.append(("  floor: one-table app, fresh tab", med(got["floor"]), None,
+                                 spread(got["floor"]) + "; Streamlit's own start, for comparison"))
+                    rows.append(("  returning browser: new tab on /model", med(got["model_r"]), None,
+                                 spread(got["model_r"]) + "; scripts in the browser's cache"))
+                    rows.append(("  returning browser: new tab on /explore", med(got["explore_r"]), None,
+                                 spread(got["explore_r"])))
+                    rows.append(("  returning browser: one-table app", med(got["floor_r"]), None,
+                                 spread(got["floor_r"])))
+                    returning.close()
                 finally:
                     browser.close()
         finally:
             stop_server(proc, log)
+            stop_server(floor_proc, floor_log)
     return rows
+
+
+def open_floor(pg, base: str) -> float:
+    """Seconds from page.goto to the one-table app's table (``BASELINE_APP``) being shown."""
+    start = time.perf_counter()
+    pg.goto(base + "/", wait_until="commit", timeout=TIMEOUT_MS)
+    pg.locator('[data-testid="stMain"] table').wait_for(timeout=TIMEOUT_MS)
+    return time.perf_counter() - start
 
 
 BASELINE_APP = 'import streamlit as st\nst.title("Hello")\nst.table({"a": [1, 2]})\n'
@@ -316,11 +367,7 @@ def baseline(browser, workdir: Path, results: Results) -> None:
         for _ in range(3):
             context = browser.new_context(viewport={"width": 1400, "height": 1000})
             try:
-                pg = context.new_page()
-                start = time.perf_counter()
-                pg.goto(base + "/", wait_until="commit", timeout=TIMEOUT_MS)
-                pg.locator('[data-testid="stMain"] table').wait_for(timeout=TIMEOUT_MS)
-                times.append(time.perf_counter() - start)
+                times.append(open_floor(context.new_page(), base))
             finally:
                 context.close()
         results.add("baseline: st.title + st.table", "open / -> table", "warm", min(times), None,
