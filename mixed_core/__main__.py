@@ -1,5 +1,8 @@
 import sys
 
-from .cli import main
+from . import cli
 
-sys.exit(main())
+# This process runs one command and exits: the CLI may tune it for that (``memory.keep_freed_memory``),
+# which ``cli.main`` called from a longer-lived program must not do.
+cli.OWN_PROCESS = True
+sys.exit(cli.main())

@@ -10,6 +10,9 @@ from .errors import UserInputError
 
 EXIT_USER_ERROR = 2
 
+# True when this process is ``python -m mixed_core`` (set by ``__main__``): it runs one command and exits.
+OWN_PROCESS = False
+
 
 class _Parser(argparse.ArgumentParser):
     """argparse that reports a usage problem as one ``error:`` line, exit status 2."""
@@ -223,9 +226,11 @@ def _fit(args) -> int:
     covariates = _covariates(args)
     if args.out_of_core or Path(args.file).is_dir():
         return _fit_out_of_core(args, covariates)
-    # This process reads, fits, prints and exits: freed arrays are reused, not handed back to the
-    # kernel and faulted in again (see ``memory``; not out of core, whose batches bound the memory).
-    keep_freed_memory()
+    # As a program this process reads, fits, prints and exits: freed arrays are reused, not handed back
+    # to the kernel and faulted in again (see ``memory``; not out of core, whose batches bound the
+    # memory, and not when ``main`` is called from a longer-lived program).
+    if OWN_PROCESS:
+        keep_freed_memory()
     frame, report = load_table(args.file)
     try:
         spec = ModelSpec(ColumnRoles(args.response, args.time, args.group, args.category),
