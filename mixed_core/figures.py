@@ -58,10 +58,12 @@ TEMPLATE = go.layout.Template(
 # :func:`app_figure` writes it into a figure's layout, so the page can hand Streamlit a figure without
 # a template (``theme=None``) that looks the same. (The axis line and minor-grid colours are left
 # out: in a layout, unlike in a template, setting them switches the line and the grid on.)
-# One addition to the look: ``ticklabeloverflow="allow"``. plotly.js's default for these axes, "hide
-# past div", measures every tick label once more in each drawing pass (a cloned node and two forced
-# layouts each) to hide labels reaching past the chart; the automatic margins keep them inside, so
-# nothing is hidden (the screenshots are the same) and the pass is skipped.
+# One addition: ``ticklabeloverflow="allow"`` on the y axes. plotly.js's default, "hide past div",
+# measures every tick label once more in each drawing pass (a cloned node and two forced layouts each;
+# a caterpillar plot has a label per person) to hide labels reaching past the chart. A y axis's labels
+# never do: they sit left of the plot inside its automatic margin, and the top and bottom ones reach
+# half a line into margins of 80 px. The x axes keep the default: on a chart without a legend (no right
+# margin) the last label can reach past the right edge, and plotly hides it (sleepstudy's QQ plots).
 _SANS = '"Source Sans", sans-serif'
 APP_LOOK = {
     "annotationdefaults": {"arrowcolor": "#2a3f5f", "arrowhead": 0, "arrowwidth": 1},
@@ -74,7 +76,7 @@ APP_LOOK = {
     "hovermode": "closest", "paper_bgcolor": "#FFFFFF", "plot_bgcolor": "#FFFFFF",
     "shapedefaults": {"line": {"color": "#2a3f5f"}},
     "title": {"x": 0, "font": {"family": _SANS, "size": 16, "color": "#2F2D2B"}, "pad": {"l": 4}, "xanchor": "left"},
-    "xaxis": {"automargin": True, "gridcolor": "#e6eaf1", "ticks": "", "ticklabeloverflow": "allow",
+    "xaxis": {"automargin": True, "gridcolor": "#e6eaf1", "ticks": "",
               "title": {"standoff": 20, "font": {"color": "#808495", "size": 14}}, "zerolinecolor": "#e6eaf1",
               "zerolinewidth": 2, "showgrid": False, "tickfont": {"color": "#808495", "size": 12},
               "tickcolor": "#e6eaf1", "zeroline": False},
