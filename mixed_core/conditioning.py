@@ -59,7 +59,9 @@ def recentre_time(X: np.ndarray, t: np.ndarray, parts: tuple, time_name: str, c:
 def well_scaled(X: np.ndarray, t: np.ndarray, parts: tuple, time_name: str) -> np.ndarray:
     """X with time centred at its mean and scaled to unit SD inside every column (when the parts
     allow it), every non-constant column centred (with an intercept) and all scaled to unit RMS:
-    a matrix whose rank can be judged with a relative threshold."""
+    a matrix whose rank can be judged with a relative threshold. (The design's rank check uses its
+    cross-products from ``well_scaled_gram``, which never builds it; this is the reference the tests
+    compare that with.)"""
     c, s = float(np.mean(t)), float(np.std(t))
     out = None
     if s > 0 and math.isfinite(s):

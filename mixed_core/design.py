@@ -361,7 +361,7 @@ def prepare(df: pd.DataFrame, spec: ModelSpec) -> ModelData:
             f"Every group has a single row ({n} rows, {n_groups} groups), so the variation between groups cannot "
             "be told apart from the residual noise. A mixed model needs repeated measurements per group; "
             "check that the group column identifies persons, not rows.")
-    _check_rank(X, names, levels, roles, gram=well_scaled_gram(X, t, tuple(design.parts), roles.time))
+    _check_rank(X, names, levels, roles, well_scaled_gram(X, t, tuple(design.parts), roles.time))
 
     if spec.random_slope:
         tmin = np.full(n_groups, np.inf)
@@ -480,19 +480,13 @@ def quadratic_contrasts(data: ModelData) -> Optional[np.ndarray]:
     return (c[:, 1] + c[:, 2]) / 2 - c[:, 0]
 
 
-def _check_rank(X: np.ndarray, names: list, levels: tuple, roles: ColumnRoles,
-                Xs: Optional[np.ndarray] = None, gram: Optional[np.ndarray] = None) -> None:
-    """Every fixed effect must be estimable; name the culprit if one is not. ``Xs``: X with the
-    same column space, well scaled (``conditioning.well_scaled``: time centred inside every column,
-    columns centred and scaled), so that time far from 0 with a small spread (decimal years
+def _check_rank(X: np.ndarray, names: list, levels: tuple, roles: ColumnRoles, XtX: np.ndarray) -> None:
+    """Every fixed effect must be estimable; name the culprit if one is not. ``XtX``: the
+    cross-products of X well scaled (``conditioning.well_scaled_gram``: time centred inside every
+    column, columns centred and scaled), so that time far from 0 with a small spread (decimal years
     2021.50-2021.51) is not mistaken for a constant."""
     # Eigenvalues of the column-scaled X'X (p x p: cheap for a million rows); exact collinearity
     # leaves one at rounding level, far below this threshold.
-    if gram is not None:   # Xs'Xs given (``conditioning.well_scaled_gram``)
-        XtX = gram
-    else:
-        Xs = X if Xs is None else Xs
-        XtX = Xs.T @ Xs
     scale = np.sqrt(np.diag(XtX))
     scale[scale == 0] = 1.0
     R = XtX / np.outer(scale, scale)
