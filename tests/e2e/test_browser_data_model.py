@@ -62,24 +62,21 @@ def share_url(pg, fragment: str = "") -> str:
     return url
 
 
-def metric(pg, label: str) -> str:
-    """The value of the st.metric whose label is ``label``."""
-    return pg.evaluate("""(label) => {
-      for (const m of document.querySelectorAll('[data-testid="stMain"] [data-testid="stMetric"]')) {
-        const l = m.querySelector('[data-testid="stMetricLabel"]');
-        if (l && l.innerText.trim() === label)
-          return m.querySelector('[data-testid="stMetricValue"]').innerText.trim();
-      }
-      return null; }""", label)
-
-
-def wait_metric(pg, label: str, value: str, timeout: float = 30_000) -> None:
-    pg.wait_for_function("""([label, value]) => [...document.querySelectorAll(
-        '[data-testid="stMain"] [data-testid="stMetric"]')].some(m => {
+def wait_metric(pg, label: str, value: str, timeout: float = 30_000, **more: str) -> None:
+    """Wait until the st.metric ``label`` shows ``value`` and, at the same time, every metric in
+    ``more`` (label with spaces as underscores, e.g. ``Rows="120"``) shows its value, all in this
+    run's elements: a page that is still redrawing shows some of the last run's (marked stale) or
+    has not drawn the rest yet, so a metric read right after waiting for another can be missing."""
+    wanted = {label: value, **{k.replace("_", " "): v for k, v in more.items()}}
+    pg.wait_for_function("""(wanted) => {
+        const shown = {};
+        for (const m of document.querySelectorAll('[data-testid="stMain"] [data-testid="stMetric"]')) {
+          if (m.closest('[data-stale="true"]')) continue;
           const l = m.querySelector('[data-testid="stMetricLabel"]');
           const v = m.querySelector('[data-testid="stMetricValue"]');
-          return l && v && l.innerText.trim() === label && v.innerText.trim() === value; })""",
-                         arg=[label, value], timeout=timeout)
+          if (l && v) shown[l.innerText.trim()] = v.innerText.trim();
+        }
+        return Object.entries(wanted).every(([l, v]) => shown[l] === v); }""", arg=wanted, timeout=timeout)
 
 
 def no_traceback(pg) -> None:
@@ -255,7 +252,7 @@ def test_a_broken_upload_is_explained_and_the_last_good_data_stay(server, page, 
     error.wait_for()
     wait_for_app(page, "Still using the last good file")
     assert "could not be read as Parquet" in error.inner_text()
-    assert metric(page, "Groups") == "18" and metric(page, "Rows") == "180"
+    wait_metric(page, "Groups", "18", Rows="180")
     assert page.get_by_role("combobox", name="Response", exact=True).input_value() == "Reaction"
     no_traceback(page)
 

@@ -7,7 +7,7 @@ the recipient uploads the same file; a link that carries small data opens the vi
 from pathlib import Path
 
 from conftest import wait_for_app
-from test_browser_data_model import (choose_upload_source, metric, model_state, no_traceback, share_url, upload,
+from test_browser_data_model import (choose_upload_source, model_state, no_traceback, share_url, upload,
                                      wait_metric, wait_model, wait_url)
 
 READING = Path(__file__).resolve().parents[1] / "data" / "reading"
@@ -44,8 +44,7 @@ def test_upload_with_dates_and_a_none_level(server, page):
     assert "which a link cannot carry" not in main_text(page)   # Upload chosen here, no link opened
     upload(page, TRIAL_DATES)
     wait_for_app(page, "Uploaded file 'trial_dates_none.csv'")
-    wait_metric(page, "Groups", "24")
-    assert metric(page, "Rows") == "120" and metric(page, "Rows dropped (missing values)") == "0"
+    wait_metric(page, "Groups", "24", Rows="120", **{"Rows dropped (missing values)": "0"})
     assert [combobox(page, r) for r in ("Response", "Time", "Group", "Category")] == \
         ["score", "visit_date", "subject", "arm"]
     text = main_text(page)
@@ -120,8 +119,7 @@ def test_a_link_that_carries_the_data(server, browser, page):
         pg2.set_default_timeout(30_000)
         pg2.goto(url)
         wait_for_app(pg2, "Data from the link 'trial_dates_none.csv'")
-        wait_metric(pg2, "Groups", "24")
-        assert metric(pg2, "Rows") == "120"
+        wait_metric(pg2, "Groups", "24", Rows="120")
         assert "came with the link" in main_text(pg2) and "which a link cannot carry" not in main_text(pg2)
         no_traceback(pg2)
     finally:
